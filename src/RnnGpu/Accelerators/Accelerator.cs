@@ -1,0 +1,196 @@
+namespace RnnGpu.Accelerators;
+
+/// <summary>
+/// The contract every back end implements: buffers, the kernels an Elman RNN needs, synchronize.
+/// Public methods check shapes and ownership once, here, then call the back end's Core method,
+/// so a back end only computes. All matrices are row-major float32.
+/// </summary>
+public abstract partial class Accelerator : IDisposable
+{
+    public abstract BackendKind Kind { get; }
+    public abstract string DeviceName { get; }
+
+    /// <summary>A new zero-filled buffer of <paramref name="length"/> floats.</summary>
+    public DeviceBuffer Allocate(long length)
+    {
+        if (length < 0) throw new ShapeException($"cannot allocate a buffer of {length} floats");
+        return AllocateCore(length);
+    }
+
+    public void CopyIn(ReadOnlySpan<float> source, Slice destination)
+    {
+        Check(destination, source.Length, nameof(destination));
+        CopyInCore(source, destination);
+    }
+
+    public void CopyOut(Slice source, Span<float> destination)
+    {
+        Check(source, destination.Length, nameof(source));
+        CopyOutCore(source, destination);
+    }
+
+    public float[] ToArray(Slice source)
+    {
+        var result = new float[source.Length];
+        CopyOut(source, result);
+        return result;
+    }
+
+    /// <summary>destination = source (same length, on this device).</summary>
+    public void Copy(Slice source, Slice destination)
+    {
+        Check(source, destination.Length, nameof(source));
+        Check(destination, source.Length, nameof(destination));
+        CopyCore(source, destination);
+    }
+
+    public void Fill(Slice destination, float value)
+    {
+        Check(destination, destination.Length, nameof(destination));
+        FillCore(destination, value);
+    }
+
+    /// <summary>C = alpha op(A) op(B) + beta C; see <see cref="GemmSpec"/>.</summary>
+    public void Gemm(in GemmSpec spec, Slice a, Slice b, Slice c)
+    {
+        spec.Validate();
+        Check(a, spec.ExtentA, "A");
+        Check(b, spec.ExtentB, "B");
+        Check(c, spec.ExtentC, "C");
+        if (spec.M == 0 || spec.N == 0) return;
+        GemmCore(spec, a, b, c);
+    }
+
+    /// <summary>y[r, c] += bias[c]. y: [rows, cols], bias: [cols].</summary>
+    public void AddBias(int rows, int cols, Slice bias, Slice y)
+    {
+        Check(bias, cols, nameof(bias));
+        Check(y, (long)rows * cols, nameof(y));
+        AddBiasCore(rows, cols, bias, y);
+    }
+
+    /// <summary>sum[c] = beta sum[c] + Σ_r x[r, c]. x: [rows, cols], sum: [cols]. Bias gradients.</summary>
+    public void ColumnSum(int rows, int cols, Slice x, Slice sum, float beta)
+    {
+        Check(x, (long)rows * cols, nameof(x));
+        Check(sum, cols, nameof(sum));
+        ColumnSumCore(rows, cols, x, sum, beta);
+    }
+
+    /// <summary>
+    /// One recurrent step: h = act(pre + hPrev W_hh^T).
+    /// pre, hPrev, h: [batch, hidden]; wHh: [hidden, hidden]. pre already holds x W_ih^T + b_ih + b_hh.
+    /// </summary>
+    public void RnnStepForward(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
+    {
+        long bh = (long)batch * hidden;
+        Check(pre, bh, nameof(pre));
+        Check(hPrev, bh, nameof(hPrev));
+        Check(wHh, (long)hidden * hidden, nameof(wHh));
+        Check(h, bh, nameof(h));
+        RnnStepForwardCore(act, batch, hidden, pre, hPrev, wHh, h);
+    }
+
+    /// <summary>
+    /// One step of BPTT. In: dPre holds dL/dh_t from the layer's output, dhNext the gradient carried
+    /// back from step t+1. Out: dPre = (dPre + dhNext) * act'(h) (overwritten), dhPrev = dPre W_hh.
+    /// h, dhNext, dPre, dhPrev: [batch, hidden]; wHh: [hidden, hidden]. act' is taken from the output h.
+    /// </summary>
+    public void RnnStepBackward(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
+    {
+        long bh = (long)batch * hidden;
+        Check(h, bh, nameof(h));
+        Check(wHh, (long)hidden * hidden, nameof(wHh));
+        Check(dhNext, bh, nameof(dhNext));
+        Check(dPre, bh, nameof(dPre));
+        Check(dhPrev, bh, nameof(dhPrev));
+        RnnStepBackwardCore(act, batch, hidden, h, wHh, dhNext, dPre, dhPrev);
+    }
+
+    /// <summary>
+    /// Softmax cross-entropy over rows. logits, dLogits: [rows, classes]; targets: [rows] class ids
+    /// stored as floats; loss: [rows], each row's -log softmax(logits)[target].
+    /// dLogits = gradScale (softmax(logits) - onehot(target)).
+    /// </summary>
+    public void SoftmaxCrossEntropy(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
+    {
+        long n = (long)rows * classes;
+        Check(logits, n, nameof(logits));
+        Check(targets, rows, nameof(targets));
+        Check(dLogits, n, nameof(dLogits));
+        Check(loss, rows, nameof(loss));
+        SoftmaxCrossEntropyCore(rows, classes, logits, targets, dLogits, loss, gradScale);
+    }
+
+    /// <summary>Squared error per element: loss = (pred - target)^2, dPred = gradScale 2 (pred - target).</summary>
+    public void MseLoss(int n, Slice pred, Slice target, Slice dPred, Slice loss, float gradScale)
+    {
+        CheckElementwiseLoss(n, pred, target, dPred, loss);
+        MseLossCore(n, pred, target, dPred, loss, gradScale);
+    }
+
+    /// <summary>
+    /// Binary cross-entropy on logits per element, in the stable form
+    /// loss = max(x, 0) - x t + log(1 + exp(-|x|)); dX = gradScale (sigmoid(x) - t).
+    /// </summary>
+    public void BceWithLogitsLoss(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale)
+    {
+        CheckElementwiseLoss(n, logits, target, dLogits, loss);
+        BceWithLogitsLossCore(n, logits, target, dLogits, loss, gradScale);
+    }
+
+    /// <summary>x *= alpha. Gradient clipping.</summary>
+    public void Scale(Slice x, float alpha)
+    {
+        Check(x, x.Length, nameof(x));
+        ScaleCore(x, alpha);
+    }
+
+    /// <summary>Σ x_i^2, accumulated in double where the device allows. Synchronizes.</summary>
+    public double SquaredNorm(Slice x)
+    {
+        Check(x, x.Length, nameof(x));
+        return SquaredNormCore(x);
+    }
+
+    /// <summary>torch.optim.SGD on one flat parameter vector; momentum: same length, unused when Momentum = 0.</summary>
+    public void SgdUpdate(Slice param, Slice grad, Slice momentum, in SgdStep step)
+    {
+        Check(grad, param.Length, nameof(grad));
+        Check(momentum, param.Length, nameof(momentum));
+        SgdUpdateCore(param, grad, momentum, step);
+    }
+
+    /// <summary>torch.optim.Adam on one flat parameter vector; m, v: first and second moments.</summary>
+    public void AdamUpdate(Slice param, Slice grad, Slice m, Slice v, in AdamStep step)
+    {
+        Check(grad, param.Length, nameof(grad));
+        Check(m, param.Length, nameof(m));
+        Check(v, param.Length, nameof(v));
+        AdamUpdateCore(param, grad, m, v, step);
+    }
+
+    /// <summary>Waits until every queued kernel and copy has finished.</summary>
+    public abstract void Synchronize();
+
+    public abstract void Dispose();
+
+    private void CheckElementwiseLoss(int n, Slice pred, Slice target, Slice grad, Slice loss)
+    {
+        Check(pred, n, "prediction");
+        Check(target, n, nameof(target));
+        Check(grad, n, "gradient");
+        Check(loss, n, nameof(loss));
+    }
+
+    /// <summary>The slice belongs to this accelerator, is alive, and has at least <paramref name="needed"/> elements.</summary>
+    private void Check(Slice s, long needed, string name)
+    {
+        if (s.Buffer is null) throw new ArgumentNullException(name);
+        if (!ReferenceEquals(s.Buffer.Owner, this))
+            throw new ArgumentException($"{name}: buffer belongs to another accelerator ({s.Buffer.Owner.Kind})", name);
+        if (s.Buffer.IsDisposed) throw new ObjectDisposedException(name, $"{name}: buffer was disposed");
+        if (s.Length < needed)
+            throw new ShapeException($"{name}: slice of {s.Length} floats, the kernel needs {needed}");
+    }
+}

@@ -1,0 +1,8 @@
+namespace RnnGpu.Accelerators;
+
+public enum BackendKind
+{
+    Cpu,
+    OpenCL,
+    Cuda,
+}

@@ -1,0 +1,100 @@
+using System.Numerics.Tensors;
+
+namespace RnnGpu.Accelerators.Cpu;
+
+/// <summary>
+/// The managed back end: SIMD kernels on pinned arrays, both cores for large products. Kernels run
+/// synchronously, so <see cref="Synchronize"/> has nothing to wait for. Needs no native library.
+/// </summary>
+public sealed unsafe partial class CpuAccelerator : Accelerator
+{
+    public override BackendKind Kind => BackendKind.Cpu;
+
+    public override string DeviceName => $"CPU ({Environment.ProcessorCount} threads, {SimdDescription})";
+
+    internal static string SimdDescription =>
+        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512" :
+        System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2" : "128-bit SIMD";
+
+    protected override DeviceBuffer AllocateCore(long length) => new CpuBuffer(this, length);
+
+    protected override void CopyInCore(ReadOnlySpan<float> source, Slice destination) => source.CopyTo(destination.Span());
+
+    protected override void CopyOutCore(Slice source, Span<float> destination) => source.Span(destination.Length).CopyTo(destination);
+
+    protected override void CopyCore(Slice source, Slice destination) => source.Span().CopyTo(destination.Span());
+
+    protected override void FillCore(Slice destination, float value) => destination.Span().Fill(value);
+
+    protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) =>
+        CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer());
+
+    protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y)
+    {
+        var b = bias.Span(cols);
+        var all = y.Span((long)rows * cols);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = all.Slice(r * cols, cols);
+            TensorPrimitives.Add(row, b, row);
+        }
+    }
+
+    protected override void ColumnSumCore(int rows, int cols, Slice x, Slice sum, float beta)
+    {
+        var all = x.Span((long)rows * cols);
+        var s = sum.Span(cols);
+        if (beta == 0f) s.Clear();
+        else if (beta != 1f) TensorPrimitives.Multiply(s, beta, s);
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(s, all.Slice(r * cols, cols), s);
+    }
+
+    protected override void RnnStepForwardCore(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
+    {
+        long bh = (long)batch * hidden;
+        pre.Span(bh).CopyTo(h.Span(bh));
+        // h += hPrev W_hh^T: [batch, hidden] x [hidden, hidden]^T
+        CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer());
+        var hs = h.Span(bh);
+        if (act == Activation.Tanh) TensorPrimitives.Tanh(hs, hs);
+        else TensorPrimitives.Max(hs, 0f, hs);
+    }
+
+    protected override void RnnStepBackwardCore(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
+    {
+        long bh = (long)batch * hidden;
+        CpuElementwise.ActivationBackward(act, h.Span(bh), dhNext.Span(bh), dPre.Span(bh));
+        // dhPrev = dPre W_hh: [batch, hidden] x [hidden, hidden]
+        CpuGemm.Run(GemmSpec.Dense(false, false, batch, hidden, hidden), dPre.Pointer(), wHh.Pointer(), dhPrev.Pointer());
+    }
+
+    protected override void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
+    {
+        long n = (long)rows * classes;
+        CpuElementwise.SoftmaxCrossEntropy(rows, classes, logits.Span(n), targets.Span(rows), dLogits.Span(n), loss.Span(rows), gradScale);
+    }
+
+    protected override void MseLossCore(int n, Slice pred, Slice target, Slice dPred, Slice loss, float gradScale) =>
+        CpuElementwise.MseLoss(pred.Span(n), target.Span(n), dPred.Span(n), loss.Span(n), gradScale);
+
+    protected override void BceWithLogitsLossCore(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale) =>
+        CpuElementwise.BceWithLogitsLoss(logits.Span(n), target.Span(n), dLogits.Span(n), loss.Span(n), gradScale);
+
+    protected override void ScaleCore(Slice x, float alpha)
+    {
+        var s = x.Span();
+        TensorPrimitives.Multiply(s, alpha, s);
+    }
+
+    protected override double SquaredNormCore(Slice x) => CpuElementwise.SquaredNorm(x.Span());
+
+    protected override void SgdUpdateCore(Slice param, Slice grad, Slice momentum, in SgdStep step) =>
+        CpuElementwise.SgdUpdate(param.Span(), grad.Span(param.Length), momentum.Span(param.Length), step);
+
+    protected override void AdamUpdateCore(Slice param, Slice grad, Slice m, Slice v, in AdamStep step) =>
+        CpuElementwise.AdamUpdate(param.Span(), grad.Span(param.Length), m.Span(param.Length), v.Span(param.Length), step);
+
+    public override void Synchronize() { }
+
+    public override void Dispose() { }
+}

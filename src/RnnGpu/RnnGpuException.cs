@@ -1,0 +1,25 @@
+namespace RnnGpu;
+
+/// <summary>Base of every error the engine raises on purpose: bad input, bad files, missing devices.</summary>
+public class RnnGpuException : Exception
+{
+    public RnnGpuException(string message) : base(message) { }
+    public RnnGpuException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>A tensor or argument has the wrong shape or an out-of-range value.</summary>
+public sealed class ShapeException(string message) : RnnGpuException(message);
+
+/// <summary>A file is unreadable, truncated, or does not say what its header claims.</summary>
+public sealed class FileFormatException(string path, string problem)
+    : RnnGpuException($"{path}: {problem}")
+{
+    public string Path { get; } = path;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>A loss or gradient became NaN or infinite; the step was refused and the weights are untouched.</summary>
+public sealed class NonFiniteException(string message) : RnnGpuException(message);
+
+/// <summary>The requested back end or device is not available on this machine.</summary>
+public sealed class BackendUnavailableException(string message) : RnnGpuException(message);
