@@ -1,0 +1,62 @@
+namespace RnnGpu.Model;
+
+/// <summary>One named parameter inside the flat parameter buffer. Names and shapes are PyTorch's.</summary>
+public sealed record ParameterInfo(string Name, int[] Shape, long Offset)
+{
+    public long Length => Tensor.ElementCount(Shape);
+    public string ShapeText => $"[{string.Join(", ", Shape)}]";
+}
+
+/// <summary>
+/// All parameters of a model laid out in one flat buffer, in PyTorch's state_dict order:
+/// rnn.weight_ih_l{k} [H, in_k], rnn.weight_hh_l{k} [H, H], rnn.bias_ih_l{k} [H], rnn.bias_hh_l{k} [H]
+/// for each layer k, then head.weight [O, H] and head.bias [O]. One buffer lets the optimizer,
+/// the gradient norm and clipping each run as a single kernel over every parameter.
+/// </summary>
+public sealed class ParameterLayout
+{
+    private readonly Dictionary<string, ParameterInfo> _byName;
+
+    public ParameterLayout(RnnConfig config)
+    {
+        var list = new List<ParameterInfo>();
+        long offset = 0;
+        void Add(string name, params int[] shape)
+        {
+            var info = new ParameterInfo(name, shape, offset);
+            list.Add(info);
+            offset += info.Length;
+        }
+        int h = config.HiddenSize;
+        for (int k = 0; k < config.NumLayers; k++)
+        {
+            Add(WeightIh(k), h, config.LayerInputSize(k));
+            Add(WeightHh(k), h, h);
+            Add(BiasIh(k), h);
+            Add(BiasHh(k), h);
+        }
+        if (config.HasHead)
+        {
+            Add(HeadWeight, config.OutputSize, h);
+            Add(HeadBias, config.OutputSize);
+        }
+        Parameters = list;
+        TotalLength = offset;
+        _byName = list.ToDictionary(p => p.Name);
+    }
+
+    public IReadOnlyList<ParameterInfo> Parameters { get; }
+    public long TotalLength { get; }
+
+    public ParameterInfo this[string name] =>
+        _byName.TryGetValue(name, out var info) ? info : throw new ShapeException($"the model has no parameter '{name}'");
+
+    public bool Contains(string name) => _byName.ContainsKey(name);
+
+    public static string WeightIh(int layer) => $"rnn.weight_ih_l{layer}";
+    public static string WeightHh(int layer) => $"rnn.weight_hh_l{layer}";
+    public static string BiasIh(int layer) => $"rnn.bias_ih_l{layer}";
+    public static string BiasHh(int layer) => $"rnn.bias_hh_l{layer}";
+    public const string HeadWeight = "head.weight";
+    public const string HeadBias = "head.bias";
+}

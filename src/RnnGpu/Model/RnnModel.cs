@@ -1,0 +1,134 @@
+using RnnGpu.Accelerators;
+
+namespace RnnGpu.Model;
+
+/// <summary>
+/// An Elman RNN (PyTorch nn.RNN semantics) with an optional linear head, living on one accelerator.
+/// Parameters and their gradients are two flat device buffers laid out by <see cref="ParameterLayout"/>.
+/// The API is batch-first ([batch, time, features]), like nn.RNN(batch_first=True).
+/// Not thread-safe: one model serves one caller at a time.
+/// </summary>
+public sealed partial class RnnModel : IDisposable
+{
+    private readonly Dictionary<(int Batch, int Time), RnnWorkspace> _workspaces = new();
+
+    private RnnModel(RnnConfig config, Accelerator accelerator)
+    {
+        config.Validate();
+        Config = config;
+        Accelerator = accelerator;
+        Layout = new ParameterLayout(config);
+        Parameters = accelerator.Allocate(Layout.TotalLength);
+        Gradients = accelerator.Allocate(Layout.TotalLength);
+    }
+
+    public RnnConfig Config { get; }
+    public Accelerator Accelerator { get; }
+    public ParameterLayout Layout { get; }
+
+    /// <summary>For character models: the characters whose one-hot codes are the inputs and the classes of the head.</summary>
+    public string? Vocabulary { get; set; }
+
+    /// <summary>Every parameter, flat: [Layout.TotalLength].</summary>
+    public DeviceBuffer Parameters { get; }
+
+    /// <summary>dL/dParameters from the last backward pass (overwritten, not accumulated): [Layout.TotalLength].</summary>
+    public DeviceBuffer Gradients { get; }
+
+    /// <summary>
+    /// A new model initialized as PyTorch does: every nn.RNN parameter and both head parameters
+    /// uniform in (-1/sqrt(H), 1/sqrt(H)). The same seed gives the same weights.
+    /// </summary>
+    public static RnnModel Create(RnnConfig config, Accelerator accelerator, int seed = 0)
+    {
+        var model = new RnnModel(config, accelerator);
+        var rng = new Random(seed);
+        var values = new float[model.Layout.TotalLength];
+        float bound = 1f / MathF.Sqrt(config.HiddenSize);
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() * 2 - 1) * bound;
+        accelerator.CopyIn(values, model.Parameters);
+        return model;
+    }
+
+    /// <summary>A model with the given architecture and these parameters (PyTorch state_dict names and shapes).</summary>
+    public static RnnModel FromParameters(RnnConfig config, Accelerator accelerator, IReadOnlyDictionary<string, Tensor> parameters)
+    {
+        var model = new RnnModel(config, accelerator);
+        try
+        {
+            model.LoadParameters(parameters);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public Slice Parameter(string name) => Slice(Parameters, name);
+
+    public Slice Gradient(string name) => Slice(Gradients, name);
+
+    private Slice Slice(DeviceBuffer flat, string name)
+    {
+        var info = Layout[name];
+        return flat.Slice(info.Offset, info.Length);
+    }
+
+    public Tensor GetParameter(string name) => new(Accelerator.ToArray(Parameter(name)), Layout[name].Shape);
+
+    public Tensor GetGradient(string name) => new(Accelerator.ToArray(Gradient(name)), Layout[name].Shape);
+
+    public void SetParameter(string name, Tensor value)
+    {
+        var info = Layout[name];
+        if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
+            throw new ShapeException($"parameter '{name}' has shape {info.ShapeText}, the value has {value.ShapeText}");
+        Accelerator.CopyIn(value.Data, Parameter(name));
+    }
+
+    /// <summary>Every parameter by its PyTorch name, copied to the host.</summary>
+    public IReadOnlyDictionary<string, Tensor> StateDict()
+    {
+        var all = Accelerator.ToArray(Parameters);
+        return Layout.Parameters.ToDictionary(p => p.Name, p => new Tensor(all.AsSpan((int)p.Offset, (int)p.Length).ToArray(), p.Shape));
+    }
+
+    /// <summary>Sets every parameter; a missing or misshapen one fails before anything is written.</summary>
+    public void LoadParameters(IReadOnlyDictionary<string, Tensor> parameters)
+    {
+        var all = new float[Layout.TotalLength];
+        foreach (var info in Layout.Parameters)
+        {
+            if (!parameters.TryGetValue(info.Name, out var value))
+                throw new ShapeException($"parameter '{info.Name}' {info.ShapeText} is missing");
+            if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
+                throw new ShapeException($"parameter '{info.Name}' has shape {value.ShapeText}, expected {info.ShapeText}");
+            value.Data.CopyTo(all, info.Offset);
+        }
+        Accelerator.CopyIn(all, Parameters);
+    }
+
+    internal RnnWorkspace Workspace(int batch, int time)
+    {
+        if (_workspaces.TryGetValue((batch, time), out var ws)) return ws;
+        // Keep a few shapes (a truncated-BPTT chunk and its remainder, a sampling shape); drop the rest.
+        if (_workspaces.Count >= 4)
+        {
+            foreach (var old in _workspaces.Values) old.Dispose();
+            _workspaces.Clear();
+        }
+        ws = new RnnWorkspace(Accelerator, Config, batch, time);
+        _workspaces[(batch, time)] = ws;
+        return ws;
+    }
+
+    public void Dispose()
+    {
+        foreach (var ws in _workspaces.Values) ws.Dispose();
+        _workspaces.Clear();
+        Parameters.Dispose();
+        Gradients.Dispose();
+    }
+}
