@@ -1,0 +1,87 @@
+using System.Globalization;
+using RnnGpu.Accelerators;
+using RnnGpu.Model;
+
+namespace RnnGpu.IO;
+
+/// <summary>
+/// Models as safetensors files with PyTorch's state_dict names (rnn.weight_ih_l0, ..., head.weight,
+/// head.bias) and the architecture in the header's __metadata__. A state_dict that PyTorch saved
+/// under those names loads as it is: without metadata the sizes come from the shapes and the
+/// nonlinearity is tanh, nn.RNN's default. Saving is atomic.
+/// </summary>
+public static class Checkpoint
+{
+    private const string Nonlinearity = "nonlinearity", Layers = "num_layers", Input = "input_size",
+        Hidden = "hidden_size", Output = "output_size", Vocabulary = "vocabulary", Format = "format";
+
+    public static void Save(RnnModel model, string path)
+    {
+        var c = model.Config;
+        var metadata = new Dictionary<string, string>
+        {
+            [Format] = "rnngpu-elman-1",
+            [Nonlinearity] = c.Nonlinearity.ToName(),
+            [Layers] = Str(c.NumLayers),
+            [Input] = Str(c.InputSize),
+            [Hidden] = Str(c.HiddenSize),
+            [Output] = Str(c.OutputSize),
+        };
+        if (model.Vocabulary is { } vocab) metadata[Vocabulary] = vocab;
+        SafetensorsFile.Write(path, model.StateDict(), metadata);
+    }
+
+    public static RnnModel Load(string path, Accelerator accelerator)
+    {
+        var file = SafetensorsFile.Read(path);
+        var config = ReadConfig(file);
+        var layout = new ParameterLayout(config);
+        var parameters = layout.Parameters.ToDictionary(p => p.Name, p => file.Get(p.Name, p.Shape));
+        foreach (var name in file.Tensors.Keys)
+            if (!layout.Contains(name))
+                throw new FileFormatException(path, $"unexpected tensor '{name}' for a {config.NumLayers}-layer model{(config.HasHead ? " with a head" : "")}");
+        var model = RnnModel.FromParameters(config, accelerator, parameters);
+        model.Vocabulary = file.Metadata.GetValueOrDefault(Vocabulary);
+        return model;
+    }
+
+    /// <summary>The architecture from the metadata, or from the tensor shapes where the metadata is silent; the two must agree.</summary>
+    public static RnnConfig ReadConfig(SafetensorsFile file)
+    {
+        var t = file.Tensors;
+        int layers = 0;
+        while (t.ContainsKey(ParameterLayout.WeightIh(layers))) layers++;
+        if (layers == 0) throw new FileFormatException(file.Path, $"missing tensor '{ParameterLayout.WeightIh(0)}': not an RNN checkpoint");
+        var wih = t[ParameterLayout.WeightIh(0)];
+        if (wih.Rank != 2) throw new FileFormatException(file.Path, $"tensor '{ParameterLayout.WeightIh(0)}' has shape {wih.ShapeText}, expected [hidden, input]");
+        int output = t.TryGetValue(ParameterLayout.HeadWeight, out var head) && head.Rank == 2 ? head.Shape[0] : 0;
+
+        var config = new RnnConfig(
+            Meta(file, Input, wih.Shape[1]),
+            Meta(file, Hidden, wih.Shape[0]),
+            Meta(file, Layers, layers),
+            file.Metadata.TryGetValue(Nonlinearity, out var act) ? ParseActivation(file, act) : Activation.Tanh,
+            Meta(file, Output, output));
+        try { config.Validate(); }
+        catch (ShapeException e) { throw new FileFormatException(file.Path, e.Message); }
+        return config;
+    }
+
+    private static int Meta(SafetensorsFile file, string key, int fromShapes)
+    {
+        if (!file.Metadata.TryGetValue(key, out var text)) return fromShapes;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value))
+            throw new FileFormatException(file.Path, $"metadata '{key}' is '{text}', not a whole number");
+        if (value != fromShapes)
+            throw new FileFormatException(file.Path, $"metadata '{key}' says {value} but the tensors say {fromShapes}");
+        return value;
+    }
+
+    private static Activation ParseActivation(SafetensorsFile file, string name)
+    {
+        try { return ActivationNames.Parse(name); }
+        catch (ShapeException e) { throw new FileFormatException(file.Path, e.Message); }
+    }
+
+    private static string Str(int v) => v.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,303 @@
+using RnnGpu.Accelerators;
+using RnnGpu.Accelerators.Cpu.Reference;
+using RnnGpu.Tests.Support;
+
+namespace RnnGpu.Tests.Kernels;
+
+/// <summary>
+/// Every kernel of the contract on every back end against the scalar double-accumulating reference,
+/// on random inputs of awkward sizes (1, 7, 13, 33, 65: never only powers of two).
+/// </summary>
+public sealed class KernelTests
+{
+    public static TheoryData<string> Backends => TestBackends.Names;
+
+    private const double Rtol = 2e-5, Atol = 2e-6;
+
+    /// <summary>Uploads host data into a fresh device buffer placed at an odd offset, to test slice offsets.</summary>
+    private static Slice Upload(Accelerator acc, float[] data, List<DeviceBuffer> owned)
+    {
+        const int pad = 3;
+        var buffer = acc.Allocate(data.Length + 2 * pad);
+        owned.Add(buffer);
+        var slice = buffer.Slice(pad, data.Length);
+        acc.CopyIn(data, slice);
+        return slice;
+    }
+
+    public static IEnumerable<object[]> GemmCases()
+    {
+        int[][] shapes = [[1, 1, 1], [7, 13, 5], [13, 33, 17], [33, 7, 65], [65, 70, 33], [4, 16, 1], [2, 130, 47], [100, 3, 9]];
+        foreach (var backend in TestBackends.Names)
+        foreach (var s in shapes)
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+            yield return [backend, s[0], s[1], s[2], ta, tb];
+    }
+
+    [Theory]
+    [MemberData(nameof(GemmCases))]
+    public void Gemm_matches_reference_for_every_transpose(string backend, int m, int n, int k, bool transA, bool transB)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(m * 1000 + n * 10 + k);
+        // Leading dimensions larger than the shapes need, alpha and beta not 1 or 0.
+        var spec = new GemmSpec(transA, transB, m, n, k, 0.75f, -0.5f,
+            (transA ? m : k) + 3, (transB ? k : n) + 2, n + 1);
+        var a = Numerics.Random(rng, spec.ExtentA);
+        var b = Numerics.Random(rng, spec.ExtentB);
+        var c = Numerics.Random(rng, spec.ExtentC);
+        var expected = (float[])c.Clone();
+        ReferenceKernels.Gemm(spec, a, b, expected);
+
+        var owned = new List<DeviceBuffer>();
+        var dc = Upload(acc, c, owned);
+        acc.Gemm(spec, Upload(acc, a, owned), Upload(acc, b, owned), dc);
+        Numerics.AssertClose(expected, acc.ToArray(dc), Rtol, Atol, $"GEMM {m}x{n}x{k} tA={transA} tB={transB}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Gemm_beta_zero_ignores_nan_in_output_and_batches_are_strided(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(5);
+        int m = 13, n = 33, k = 7, batches = 3;
+        var spec = GemmSpec.Dense(false, true, m, n, k, 1.5f, 0f) with
+        {
+            BatchCount = batches, StrideA = m * k + 5, StrideB = n * k + 1, StrideC = m * n + 2,
+        };
+        var a = Numerics.Random(rng, spec.ExtentA);
+        var b = Numerics.Random(rng, spec.ExtentB);
+        var c = new float[spec.ExtentC];
+        Array.Fill(c, float.NaN);
+        var expected = new float[c.Length];
+        ReferenceKernels.Gemm(spec, a, b, expected);
+        // Elements between batches are not written by either; compare only those the product covers.
+        var owned = new List<DeviceBuffer>();
+        var dc = Upload(acc, c, owned);
+        acc.Gemm(spec, Upload(acc, a, owned), Upload(acc, b, owned), dc);
+        var actual = acc.ToArray(dc);
+        for (int bi = 0; bi < batches; bi++)
+        {
+            int o = bi * (m * n + 2);
+            Numerics.AssertClose(expected.AsSpan(o, m * n), actual.AsSpan(o, m * n), Rtol, Atol, $"batch {bi}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Gemm_rejects_slices_too_small_for_the_shape(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        using var a = acc.Allocate(10);
+        using var b = acc.Allocate(100);
+        using var c = acc.Allocate(100);
+        var ex = Assert.Throws<ShapeException>(() => acc.Gemm(GemmSpec.Dense(false, false, 5, 5, 5), a, b, c));
+        Assert.Contains("A", ex.Message);
+    }
+
+    public static IEnumerable<object[]> StepCases()
+    {
+        foreach (var backend in TestBackends.Names)
+        foreach (var act in new[] { Activation.Tanh, Activation.Relu })
+        foreach (var (batch, hidden) in new[] { (1, 1), (1, 33), (7, 13), (3, 65), (16, 40) })
+            yield return [backend, act, batch, hidden];
+    }
+
+    [Theory]
+    [MemberData(nameof(StepCases))]
+    public void RnnStepForward_matches_reference(string backend, Activation act, int batch, int hidden)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(batch * 100 + hidden);
+        var pre = Numerics.Random(rng, batch * hidden);
+        var hPrev = Numerics.Random(rng, batch * hidden);
+        var w = Numerics.Random(rng, hidden * hidden, 0.5f);
+        var expected = new float[batch * hidden];
+        ReferenceKernels.RnnStepForward(act, batch, hidden, pre, hPrev, w, expected);
+
+        var owned = new List<DeviceBuffer>();
+        var h = Upload(acc, new float[batch * hidden], owned);
+        acc.RnnStepForward(act, batch, hidden, Upload(acc, pre, owned), Upload(acc, hPrev, owned), Upload(acc, w, owned), h);
+        Numerics.AssertClose(expected, acc.ToArray(h), Rtol, Atol, "h");
+
+        // The model runs the step in place: pre and h are the same slice.
+        var inPlace = Upload(acc, pre, owned);
+        acc.RnnStepForward(act, batch, hidden, inPlace, Upload(acc, hPrev, owned), Upload(acc, w, owned), inPlace);
+        Numerics.AssertClose(expected, acc.ToArray(inPlace), Rtol, Atol, "h in place");
+    }
+
+    [Theory]
+    [MemberData(nameof(StepCases))]
+    public void RnnStepBackward_matches_reference(string backend, Activation act, int batch, int hidden)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(batch * 100 + hidden + 1);
+        var h = Numerics.Random(rng, batch * hidden);
+        if (act == Activation.Relu) for (int i = 0; i < h.Length; i += 3) h[i] = 0f;   // outputs of relu include zeros
+        var w = Numerics.Random(rng, hidden * hidden, 0.5f);
+        var dhNext = Numerics.Random(rng, batch * hidden);
+        var dPre = Numerics.Random(rng, batch * hidden);
+        var expectedPre = (float[])dPre.Clone();
+        var expectedPrev = new float[batch * hidden];
+        ReferenceKernels.RnnStepBackward(act, batch, hidden, h, w, dhNext, expectedPre, expectedPrev);
+
+        var owned = new List<DeviceBuffer>();
+        var dp = Upload(acc, dPre, owned);
+        var dprev = Upload(acc, Numerics.Random(rng, batch * hidden), owned);   // garbage: must be overwritten
+        acc.RnnStepBackward(act, batch, hidden, Upload(acc, h, owned), Upload(acc, w, owned), Upload(acc, dhNext, owned), dp, dprev);
+        Numerics.AssertClose(expectedPre, acc.ToArray(dp), Rtol, Atol, "dPre");
+        Numerics.AssertClose(expectedPrev, acc.ToArray(dprev), Rtol, Atol, "dhPrev");
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void AddBias_and_ColumnSum_match_reference(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(11);
+        foreach (var (rows, cols) in new[] { (1, 1), (7, 13), (65, 33), (130, 7) })
+        {
+            var owned = new List<DeviceBuffer>();
+            var y = Numerics.Random(rng, rows * cols);
+            var bias = Numerics.Random(rng, cols);
+            var expected = (float[])y.Clone();
+            ReferenceKernels.AddBias(rows, cols, bias, expected);
+            var dy = Upload(acc, y, owned);
+            acc.AddBias(rows, cols, Upload(acc, bias, owned), dy);
+            Numerics.AssertClose(expected, acc.ToArray(dy), Rtol, Atol, $"AddBias {rows}x{cols}");
+
+            foreach (float beta in new[] { 0f, 1f, 0.5f })
+            {
+                var sum = Numerics.Random(rng, cols);
+                var expectedSum = (float[])sum.Clone();
+                ReferenceKernels.ColumnSum(rows, cols, y, expectedSum, beta);
+                var ds = Upload(acc, sum, owned);
+                acc.ColumnSum(rows, cols, Upload(acc, y, owned), ds, beta);
+                Numerics.AssertClose(expectedSum, acc.ToArray(ds), Rtol, 1e-5, $"ColumnSum {rows}x{cols} beta={beta}");
+            }
+            owned.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Losses_match_reference(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(12);
+        foreach (var (rows, classes) in new[] { (1, 1), (7, 13), (33, 5), (13, 65) })
+        {
+            var owned = new List<DeviceBuffer>();
+            int n = rows * classes;
+            var logits = Numerics.Random(rng, n, 8f);   // large logits exercise the max-subtraction
+            var classIds = new float[rows];
+            for (int r = 0; r < rows; r++) classIds[r] = rng.Next(classes);
+            var (eGrad, eLoss) = (new float[n], new float[rows]);
+            ReferenceKernels.SoftmaxCrossEntropy(rows, classes, logits, classIds, eGrad, eLoss, 0.25f);
+            var (dGrad, dLoss) = (Upload(acc, new float[n], owned), Upload(acc, new float[rows], owned));
+            acc.SoftmaxCrossEntropy(rows, classes, Upload(acc, logits, owned), Upload(acc, classIds, owned), dGrad, dLoss, 0.25f);
+            Numerics.AssertClose(eLoss, acc.ToArray(dLoss), 1e-5, 1e-6, "CE loss");
+            Numerics.AssertClose(eGrad, acc.ToArray(dGrad), 1e-5, 1e-7, "CE gradient");
+
+            var target = Numerics.Random(rng, n);
+            var probabilities = target.Select(v => (v + 1) / 2).ToArray();
+            foreach (bool bce in new[] { false, true })
+            {
+                var t = bce ? probabilities : target;
+                var (eg, el) = (new float[n], new float[n]);
+                if (bce) ReferenceKernels.BceWithLogitsLoss(n, logits, t, eg, el, 0.5f);
+                else ReferenceKernels.MseLoss(n, logits, t, eg, el, 0.5f);
+                var (dg, dl) = (Upload(acc, new float[n], owned), Upload(acc, new float[n], owned));
+                var (dx, dt) = (Upload(acc, logits, owned), Upload(acc, t, owned));
+                if (bce) acc.BceWithLogitsLoss(n, dx, dt, dg, dl, 0.5f);
+                else acc.MseLoss(n, dx, dt, dg, dl, 0.5f);
+                Numerics.AssertClose(el, acc.ToArray(dl), 1e-5, 1e-6, bce ? "BCE loss" : "MSE loss");
+                Numerics.AssertClose(eg, acc.ToArray(dg), 1e-5, 1e-7, bce ? "BCE gradient" : "MSE gradient");
+            }
+            owned.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Scale_and_SquaredNorm_match_reference(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(13);
+        foreach (int n in new[] { 1, 7, 33, 1000, 100_003 })
+        {
+            var owned = new List<DeviceBuffer>();
+            var x = Numerics.Random(rng, n);
+            var dx = Upload(acc, x, owned);
+            double expected = ReferenceKernels.SquaredNorm(x);
+            Assert.InRange(acc.SquaredNorm(dx), expected * (1 - 1e-5), expected * (1 + 1e-5));
+            acc.Scale(dx, -0.3f);
+            Numerics.AssertClose(x.Select(v => v * -0.3f).ToArray(), acc.ToArray(dx), 1e-6, 0, $"Scale n={n}");
+            owned.ForEach(b => b.Dispose());
+        }
+    }
+
+    public static IEnumerable<object[]> OptimizerCases()
+    {
+        foreach (var backend in TestBackends.Names)
+        foreach (int n in new[] { 1, 13, 1001 })
+            yield return [backend, n];
+    }
+
+    [Theory]
+    [MemberData(nameof(OptimizerCases))]
+    public void Sgd_and_Adam_updates_match_reference(string backend, int n)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(n);
+        var owned = new List<DeviceBuffer>();
+        foreach (var sgd in new[] { new SgdStep(0.1f, 0f, 0f, true), new SgdStep(0.05f, 0.9f, 0.01f, true), new SgdStep(0.05f, 0.9f, 0.01f, false) })
+        {
+            var (p, g, mom) = (Numerics.Random(rng, n), Numerics.Random(rng, n), Numerics.Random(rng, n));
+            var (ep, emom) = ((float[])p.Clone(), (float[])mom.Clone());
+            ReferenceKernels.SgdUpdate(ep, g, emom, sgd);
+            var (dp, dm) = (Upload(acc, p, owned), Upload(acc, mom, owned));
+            acc.SgdUpdate(dp, Upload(acc, g, owned), dm, sgd);
+            Numerics.AssertClose(ep, acc.ToArray(dp), 1e-6, 1e-7, $"SGD param {sgd}");
+            if (sgd.Momentum != 0) Numerics.AssertClose(emom, acc.ToArray(dm), 1e-6, 1e-7, $"SGD momentum {sgd}");
+        }
+        var adam = new AdamStep(0.9f, 0.999f, 1e-8f, 0.01f, 0.01f / (1 - 0.9f * 0.9f), MathF.Sqrt(1 - 0.999f * 0.999f));
+        var (ap, ag) = (Numerics.Random(rng, n), Numerics.Random(rng, n));
+        var am = Numerics.Random(rng, n, 0.1f);
+        var av = Numerics.Random(rng, n, 0.1f).Select(MathF.Abs).ToArray();
+        var (eap, eam, eav) = ((float[])ap.Clone(), (float[])am.Clone(), (float[])av.Clone());
+        ReferenceKernels.AdamUpdate(eap, ag, eam, eav, adam);
+        var (dap, dam, dav) = (Upload(acc, ap, owned), Upload(acc, am, owned), Upload(acc, av, owned));
+        acc.AdamUpdate(dap, Upload(acc, ag, owned), dam, dav, adam);
+        Numerics.AssertClose(eap, acc.ToArray(dap), 1e-6, 1e-7, "Adam param");
+        Numerics.AssertClose(eam, acc.ToArray(dam), 1e-6, 1e-7, "Adam m");
+        Numerics.AssertClose(eav, acc.ToArray(dav), 1e-6, 1e-7, "Adam v");
+        owned.ForEach(b => b.Dispose());
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Copy_Fill_and_bad_slices(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        using var a = acc.Allocate(20);
+        using var b = acc.Allocate(20);
+        acc.CopyIn(Enumerable.Range(0, 20).Select(i => (float)i).ToArray(), a);
+        acc.Fill(b, 7f);
+        acc.Copy(a.Slice(5, 10), b.Slice(2, 10));
+        var expected = Enumerable.Repeat(7f, 20).ToArray();
+        for (int i = 0; i < 10; i++) expected[2 + i] = 5 + i;
+        Assert.Equal(expected, acc.ToArray(b));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Slice(15, 10));
+        Assert.Throws<ShapeException>(() => acc.CopyIn(new float[21], a));
+        Assert.Throws<ShapeException>(() => acc.Allocate(-1));
+        using var other = TestBackends.Open(backend);
+        using var foreign = other.Allocate(20);
+        Assert.Throws<ArgumentException>(() => acc.Copy(foreign, a));
+        b.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => acc.Fill(b, 0f));
+    }
+}

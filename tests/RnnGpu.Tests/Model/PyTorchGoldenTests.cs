@@ -1,0 +1,102 @@
+using System.Globalization;
+using RnnGpu.Accelerators;
+using RnnGpu.IO;
+using RnnGpu.Model;
+using RnnGpu.Tests.Support;
+using RnnGpu.Training;
+
+namespace RnnGpu.Tests.Model;
+
+/// <summary>
+/// The engine against PyTorch 1.13 (nn.RNN + nn.Linear in float64, Fixtures/make_golden.py):
+/// forward outputs and final states, the loss, every gradient, and two optimizer steps with clipping.
+/// </summary>
+public sealed class PyTorchGoldenTests
+{
+    public static IEnumerable<object[]> Cases()
+    {
+        string[] fixtures = ["tanh_1layer_mse", "relu_2layer_ce", "tanh_3layer_bce", "tanh_2layer_nohead_mse", "relu_1layer_sgd_clip"];
+        foreach (var backend in TestBackends.Names)
+        foreach (var f in fixtures)
+            yield return [backend, f];
+    }
+
+    private const double Rtol = 1e-4, Atol = 1e-5;
+
+    internal static SafetensorsFile Load(string name) =>
+        SafetensorsFile.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", name + ".safetensors"));
+
+    internal static RnnConfig ConfigOf(SafetensorsFile f) => new(
+        Int(f, "input_size"), Int(f, "hidden_size"), Int(f, "num_layers"),
+        ActivationNames.Parse(f.Metadata["nonlinearity"]), Int(f, "output_size"));
+
+    private static int Int(SafetensorsFile f, string key) => int.Parse(f.Metadata[key], CultureInfo.InvariantCulture);
+
+    private static float Float(SafetensorsFile f, string key) => float.Parse(f.Metadata[key], CultureInfo.InvariantCulture);
+
+    private static Dictionary<string, Tensor> Parameters(SafetensorsFile f, RnnConfig config, string prefix) =>
+        new ParameterLayout(config).Parameters.ToDictionary(p => p.Name, p => f.Get(prefix + p.Name, p.Shape));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Forward_matches_pytorch(string backend, string fixture)
+    {
+        var f = Load(fixture);
+        var config = ConfigOf(f);
+        using var acc = TestBackends.Open(backend);
+        using var model = RnnModel.FromParameters(config, acc, Parameters(f, config, ""));
+        var result = model.Forward(f.Tensors["input"], f.Tensors["h0"]);
+        Numerics.AssertClose(f.Tensors["output"].Data, result.Output.Data, Rtol, Atol, "output");
+        Numerics.AssertClose(f.Tensors["h_n"].Data, result.FinalState.Data, Rtol, Atol, "h_n");
+        Assert.Equal(f.Tensors["output"].Shape, result.Output.Shape);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Loss_and_gradients_match_pytorch(string backend, string fixture)
+    {
+        var f = Load(fixture);
+        var config = ConfigOf(f);
+        using var acc = TestBackends.Open(backend);
+        using var model = RnnModel.FromParameters(config, acc, Parameters(f, config, ""));
+        var loss = LossNames.Parse(f.Metadata["loss"]);
+        var g = model.ComputeGradients(f.Tensors["input"], f.Tensors["target"], loss, f.Tensors["h0"]);
+        Assert.Equal(f.Tensors["loss"].Data[0], g.Loss, 1e-5);
+        foreach (var p in model.Layout.Parameters)
+            Numerics.AssertClose(f.Tensors["grad." + p.Name].Data, g.Parameters[p.Name].Data, Rtol, Atol, "grad." + p.Name);
+        Numerics.AssertClose(f.Tensors["grad.input"].Data, g.Input.Data, Rtol, Atol, "grad.input");
+        Numerics.AssertClose(f.Tensors["grad.h0"].Data, g.InitialState.Data, Rtol, Atol, "grad.h0");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Two_training_steps_match_pytorch(string backend, string fixture)
+    {
+        var f = Load(fixture);
+        var config = ConfigOf(f);
+        using var acc = TestBackends.Open(backend);
+        using var model = RnnModel.FromParameters(config, acc, Parameters(f, config, ""));
+        float lr = Float(f, "lr"), wd = Float(f, "weight_decay");
+        using Optimizer optimizer = f.Metadata["optimizer"] == "sgd"
+            ? new Sgd(lr, Float(f, "momentum"), wd)
+            : new Adam(lr, weightDecay: wd);
+        float? clip = f.Metadata["clip"] == "none" ? null : Float(f, "clip");
+        var trainer = new Trainer(model, optimizer, LossNames.Parse(f.Metadata["loss"]), clip);
+
+        var first = trainer.Step(f.Tensors["input"], f.Tensors["target"], f.Tensors["h0"]);
+        Assert.Equal(f.Tensors["loss"].Data[0], first.Loss, 1e-5);
+        if (clip is not null) Assert.Equal(f.Tensors["clip.total_norm"].Data[0], first.GradientNorm, 1e-5);
+        AssertParameters(model, Parameters(f, config, "step1."), "step 1");
+
+        var second = trainer.Step(f.Tensors["input"], f.Tensors["target"], f.Tensors["h0"]);
+        Assert.Equal(f.Tensors["step2.loss"].Data[0], second.Loss, 1e-5);
+        AssertParameters(model, Parameters(f, config, "step2."), "step 2");
+    }
+
+    private static void AssertParameters(RnnModel model, Dictionary<string, Tensor> expected, string when)
+    {
+        var actual = model.StateDict();
+        foreach (var (name, tensor) in expected)
+            Numerics.AssertClose(tensor.Data, actual[name].Data, Rtol, Atol, $"{name} after {when}");
+    }
+}
