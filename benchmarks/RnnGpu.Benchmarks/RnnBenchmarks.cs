@@ -1,0 +1,84 @@
+using BenchmarkDotNet.Attributes;
+using RnnGpu.Accelerators;
+using RnnGpu.Model;
+using RnnGpu.Training;
+
+namespace RnnGpu.Benchmarks;
+
+/// <summary>
+/// The fused step, the forward pass and the training step (forward + BPTT + SGD) of a tanh RNN,
+/// batch-first [B, T, I] with a head of width H, on every back end present.
+/// </summary>
+public class RnnBenchmarks : IFlopCount
+{
+    private Accelerator _acc = null!;
+    private RnnModel _model = null!;
+    private Trainer _trainer = null!;
+    private Sgd _sgd = null!;
+    private Tensor _x = null!, _y = null!;
+    private DeviceBuffer _h = null!, _hPrev = null!;
+
+    [ParamsSource(nameof(BackendNames))]
+    public string Backend { get; set; } = "cpu";
+
+    /// <summary>batch x time x input x hidden x layers.</summary>
+    [Params("64x100x64x256x1", "16x50x128x512x2")]
+    public string Shape { get; set; } = "64x100x64x256x1";
+
+    public static IEnumerable<string> BackendNames => BenchBackends.Names;
+
+    private int[] D => Shape.Split('x').Select(int.Parse).ToArray();
+
+    /// <summary>
+    /// One step: 2 B H^2. Forward: projections, recurrent products and head. A training step
+    /// counts 3x the forward (the backward pass does two products for each forward one).
+    /// </summary>
+    public double FlopsOf(string method)
+    {
+        var (b, t, i, h, l) = (D[0], D[1], D[2], D[3], D[4]);
+        double perLayer(int input) => 2.0 * t * b * (input * h + h * h);
+        double forward = perLayer(i) + (l - 1) * perLayer(h) + 2.0 * t * b * h * h;
+        return method switch
+        {
+            nameof(StepForward) => 2.0 * b * h * h,
+            nameof(TrainStep) => 3 * forward,
+            _ => forward,
+        };
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (b, t, i, h, l) = (D[0], D[1], D[2], D[3], D[4]);
+        _acc = Backends.Open(Backend);
+        _model = RnnModel.Create(new RnnConfig(i, h, l, Activation.Tanh, h), _acc, seed: 1);
+        _sgd = new Sgd(1e-3f);
+        _trainer = new Trainer(_model, _sgd, LossKind.Mse);
+        var rng = new Random(2);
+        _x = new Tensor(Enumerable.Range(0, b * t * i).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(), b, t, i);
+        _y = new Tensor(Enumerable.Range(0, b * t * h).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray(), b, t, h);
+        _h = _acc.Allocate((long)b * h);
+        _hPrev = _acc.Allocate((long)b * h);
+    }
+
+    [Benchmark]
+    public void StepForward()
+    {
+        _acc.RnnStepForward(Activation.Tanh, D[0], D[3], _h, _hPrev, _model.Parameter(ParameterLayout.WeightHh(0)), _h);
+        _acc.Synchronize();
+    }
+
+    [Benchmark]
+    public Tensor Forward() => _model.Forward(_x).Output;
+
+    [Benchmark]
+    public double TrainStep() => _trainer.Step(_x, _y).Loss;
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _model.Dispose();
+        _sgd.Dispose();
+        _acc.Dispose();
+    }
+}
