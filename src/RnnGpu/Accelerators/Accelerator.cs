@@ -41,6 +41,7 @@ public abstract partial class Accelerator : IDisposable
     {
         Check(source, destination.Length, nameof(source));
         Check(destination, source.Length, nameof(destination));
+        CheckDisjoint(destination, nameof(destination), (source, nameof(source)));
         CopyCore(source, destination);
     }
 
@@ -64,6 +65,7 @@ public abstract partial class Accelerator : IDisposable
     /// <summary>y[r, c] += bias[c]. y: [rows, cols], bias: [cols].</summary>
     public void AddBias(int rows, int cols, Slice bias, Slice y)
     {
+        CheckSizes(("rows", rows), ("cols", cols));
         Check(bias, cols, nameof(bias));
         Check(y, (long)rows * cols, nameof(y));
         AddBiasCore(rows, cols, bias, y);
@@ -72,6 +74,7 @@ public abstract partial class Accelerator : IDisposable
     /// <summary>sum[c] = beta sum[c] + Σ_r x[r, c]. x: [rows, cols], sum: [cols]. Bias gradients.</summary>
     public void ColumnSum(int rows, int cols, Slice x, Slice sum, float beta)
     {
+        CheckSizes(("rows", rows), ("cols", cols));
         Check(x, (long)rows * cols, nameof(x));
         Check(sum, cols, nameof(sum));
         ColumnSumCore(rows, cols, x, sum, beta);
@@ -83,11 +86,16 @@ public abstract partial class Accelerator : IDisposable
     /// </summary>
     public void RnnStepForward(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
     {
+        CheckActivation(act);
+        CheckSizes(("batch", batch), ("hidden", hidden));
         long bh = (long)batch * hidden;
         Check(pre, bh, nameof(pre));
         Check(hPrev, bh, nameof(hPrev));
         Check(wHh, (long)hidden * hidden, nameof(wHh));
         Check(h, bh, nameof(h));
+        CheckDisjoint(h, nameof(h), (hPrev, nameof(hPrev)), (wHh, nameof(wHh)));
+        if (pre.Overlaps(h) && pre.Offset != h.Offset)
+            throw new ShapeException("pre and h must be the same slice or not overlap");
         RnnStepForwardCore(act, batch, hidden, pre, hPrev, wHh, h);
     }
 
@@ -98,22 +106,29 @@ public abstract partial class Accelerator : IDisposable
     /// </summary>
     public void RnnStepBackward(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
     {
+        CheckActivation(act);
+        CheckSizes(("batch", batch), ("hidden", hidden));
         long bh = (long)batch * hidden;
         Check(h, bh, nameof(h));
         Check(wHh, (long)hidden * hidden, nameof(wHh));
         Check(dhNext, bh, nameof(dhNext));
         Check(dPre, bh, nameof(dPre));
         Check(dhPrev, bh, nameof(dhPrev));
+        CheckDisjoint(dPre, nameof(dPre), (h, nameof(h)), (wHh, nameof(wHh)), (dhNext, nameof(dhNext)), (dhPrev, nameof(dhPrev)));
+        CheckDisjoint(dhPrev, nameof(dhPrev), (h, nameof(h)), (wHh, nameof(wHh)), (dhNext, nameof(dhNext)));
         RnnStepBackwardCore(act, batch, hidden, h, wHh, dhNext, dPre, dhPrev);
     }
 
     /// <summary>
     /// Softmax cross-entropy over rows. logits, dLogits: [rows, classes]; targets: [rows] class ids
     /// stored as floats; loss: [rows], each row's -log softmax(logits)[target].
-    /// dLogits = gradScale (softmax(logits) - onehot(target)).
+    /// dLogits = gradScale (softmax(logits) - onehot(target)). A row whose target is not a class id in
+    /// [0, classes) gets a NaN loss and gradient, never a read outside the row.
     /// </summary>
     public void SoftmaxCrossEntropy(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
     {
+        CheckSizes(("rows", rows));
+        if (classes < 1) throw new ShapeException($"cross-entropy needs at least one class, got {classes}");
         long n = (long)rows * classes;
         Check(logits, n, nameof(logits));
         Check(targets, rows, nameof(targets));
@@ -156,6 +171,7 @@ public abstract partial class Accelerator : IDisposable
     /// <summary>torch.optim.SGD on one flat parameter vector; momentum: same length, unused when Momentum = 0.</summary>
     public void SgdUpdate(Slice param, Slice grad, Slice momentum, in SgdStep step)
     {
+        Check(param, param.Length, nameof(param));
         Check(grad, param.Length, nameof(grad));
         Check(momentum, param.Length, nameof(momentum));
         SgdUpdateCore(param, grad, momentum, step);
@@ -164,6 +180,7 @@ public abstract partial class Accelerator : IDisposable
     /// <summary>torch.optim.Adam on one flat parameter vector; m, v: first and second moments.</summary>
     public void AdamUpdate(Slice param, Slice grad, Slice m, Slice v, in AdamStep step)
     {
+        Check(param, param.Length, nameof(param));
         Check(grad, param.Length, nameof(grad));
         Check(m, param.Length, nameof(m));
         Check(v, param.Length, nameof(v));
@@ -177,20 +194,44 @@ public abstract partial class Accelerator : IDisposable
 
     private void CheckElementwiseLoss(int n, Slice pred, Slice target, Slice grad, Slice loss)
     {
+        CheckSizes(("n", n));
         Check(pred, n, "prediction");
         Check(target, n, nameof(target));
         Check(grad, n, "gradient");
         Check(loss, n, nameof(loss));
     }
 
-    /// <summary>The slice belongs to this accelerator, is alive, and has at least <paramref name="needed"/> elements.</summary>
+    /// <summary>
+    /// The slice belongs to this accelerator, is alive, lies inside its buffer, and has at least
+    /// <paramref name="needed"/> elements. Misuse of the contract is a <see cref="ShapeException"/>.
+    /// </summary>
     private void Check(Slice s, long needed, string name)
     {
-        if (s.Buffer is null) throw new ArgumentNullException(name);
+        if (s.Buffer is null) throw new ShapeException($"{name}: no buffer");
         if (!ReferenceEquals(s.Buffer.Owner, this))
-            throw new ArgumentException($"{name}: buffer belongs to another accelerator ({s.Buffer.Owner.Kind})", name);
-        if (s.Buffer.IsDisposed) throw new ObjectDisposedException(name, $"{name}: buffer was disposed");
+            throw new ShapeException($"{name}: the buffer belongs to another accelerator ({s.Buffer.Owner.Kind}: {s.Buffer.Owner.DeviceName})");
+        if (s.Buffer.IsDisposed) throw new ShapeException($"{name}: the buffer was disposed");
+        if (s.Offset < 0 || s.Length < 0 || s.Offset + s.Length > s.Buffer.Length)
+            throw new ShapeException($"{name}: slice [{s.Offset}, {s.Offset + s.Length}) lies outside its buffer of {s.Buffer.Length}");
         if (s.Length < needed)
             throw new ShapeException($"{name}: slice of {s.Length} floats, the kernel needs {needed}");
+    }
+
+    private static void CheckSizes(params (string Name, int Value)[] sizes)
+    {
+        foreach (var (name, value) in sizes)
+            if (value < 0) throw new ShapeException($"{name} is {value}: sizes cannot be negative");
+    }
+
+    private static void CheckActivation(Activation act)
+    {
+        if (!Enum.IsDefined(act)) throw new ShapeException($"unknown activation {(int)act}");
+    }
+
+    /// <summary>An output the kernel writes must not share elements with what it reads, or the result depends on the order of work.</summary>
+    private static void CheckDisjoint(Slice output, string outputName, params (Slice Slice, string Name)[] inputs)
+    {
+        foreach (var (input, name) in inputs)
+            if (output.Overlaps(input)) throw new ShapeException($"{outputName} overlaps {name}: the kernel cannot write where it reads");
     }
 }

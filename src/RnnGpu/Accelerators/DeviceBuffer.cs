@@ -21,7 +21,7 @@ public abstract class DeviceBuffer : IDisposable
     public Slice Slice(long offset, long length)
     {
         if (offset < 0 || length < 0 || offset + length > Length)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"slice [{offset}, {offset + length}) outside buffer of {Length}");
+            throw new ShapeException($"slice [{offset}, {offset + length}) lies outside a buffer of {Length} floats");
         return new Slice(this, offset, length);
     }
 
@@ -36,9 +36,24 @@ public abstract class DeviceBuffer : IDisposable
     protected abstract void Release();
 }
 
-/// <summary>A contiguous window [Offset, Offset + Length) of a device buffer.</summary>
-public readonly record struct Slice(DeviceBuffer Buffer, long Offset, long Length)
+/// <summary>A contiguous window [Offset, Offset + Length) of a device buffer; made only through bounds-checked paths.</summary>
+public readonly record struct Slice
 {
+    internal Slice(DeviceBuffer buffer, long offset, long length)
+    {
+        Buffer = buffer;
+        Offset = offset;
+        Length = length;
+    }
+
+    public DeviceBuffer Buffer { get; }
+    public long Offset { get; }
+    public long Length { get; }
+
+    /// <summary>True when the two windows share an element of the same buffer.</summary>
+    public bool Overlaps(Slice other) =>
+        ReferenceEquals(Buffer, other.Buffer) && Offset < other.Offset + other.Length && other.Offset < Offset + Length;
+
     public Slice Sub(long offset, long length) => Buffer.Slice(Offset + offset, length);
 
     public static implicit operator Slice(DeviceBuffer buffer) => buffer.All;

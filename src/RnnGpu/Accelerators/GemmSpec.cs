@@ -21,12 +21,17 @@ public readonly record struct GemmSpec(
     internal long ExtentC => Extent(M, N, Ldc, StrideC);
 
     private long Extent(int rows, int cols, int ld, long stride) =>
-        rows == 0 || cols == 0 ? 0 : (long)(BatchCount - 1) * stride + (long)(rows - 1) * ld + cols;
+        rows == 0 || cols == 0 ? 0 : checked((BatchCount - 1) * stride + (long)(rows - 1) * ld + cols);
 
     internal void Validate()
     {
         if (M < 0 || N < 0 || K < 0 || BatchCount < 1)
             throw new ShapeException($"GEMM with negative size or no batch: M={M} N={N} K={K} batch={BatchCount}");
+        if (StrideA < 0 || StrideB < 0 || StrideC < 0)
+            throw new ShapeException($"GEMM with a negative batch stride: {StrideA}, {StrideB}, {StrideC}");
+        // Batches of C must not overlap, or the result would depend on the order they run in.
+        if (BatchCount > 1 && M > 0 && N > 0 && StrideC < (long)(M - 1) * Ldc + N)
+            throw new ShapeException($"GEMM batch stride of C {StrideC} is smaller than one [{M}, {N}] output with ldc {Ldc}");
         if (Lda < (TransA ? M : K) || Ldb < (TransB ? K : N) || Ldc < N)
             throw new ShapeException($"GEMM leading dimension too small: lda={Lda} ldb={Ldb} ldc={Ldc} for M={M} N={N} K={K}");
     }

@@ -40,7 +40,9 @@ public static class Checkpoint
         foreach (var name in file.Tensors.Keys)
             if (!layout.Contains(name))
                 throw new FileFormatException(path, $"unexpected tensor '{name}' for a {config.NumLayers}-layer model{(config.HasHead ? " with a head" : "")}");
-        var model = RnnModel.FromParameters(config, accelerator, parameters);
+        RnnModel model;
+        try { model = RnnModel.FromParameters(config, accelerator, parameters); }
+        catch (ShapeException e) { throw new FileFormatException(path, e.Message); }
         model.Vocabulary = file.Metadata.GetValueOrDefault(Vocabulary);
         return model;
     }

@@ -24,5 +24,9 @@ public sealed record RnnConfig(int InputSize, int HiddenSize, int NumLayers = 1,
         if (HiddenSize < 1 || HiddenSize > max) throw new ShapeException($"hidden size {HiddenSize} must be between 1 and {max}");
         if (NumLayers < 1 || NumLayers > 64) throw new ShapeException($"number of layers {NumLayers} must be between 1 and 64");
         if (OutputSize < 0 || OutputSize > max) throw new ShapeException($"output size {OutputSize} must be between 0 (no head) and {max}");
+        if (!Enum.IsDefined(Nonlinearity)) throw new ShapeException($"unknown nonlinearity {(int)Nonlinearity}");
+        long h = HiddenSize, parameters = NumLayers * (h * h + 2 * h) + h * InputSize + (NumLayers - 1) * h * h + OutputSize * (h + 1);
+        if (parameters > Array.MaxLength)
+            throw new ShapeException($"the model would have {parameters} parameters; at most {Array.MaxLength} fit in one buffer");
     }
 }

@@ -10,7 +10,9 @@ namespace RnnGpu.Model;
 /// </summary>
 public sealed partial class RnnModel : IDisposable
 {
-    private readonly Dictionary<(int Batch, int Time), RnnWorkspace> _workspaces = new();
+    private const int CachedShapes = 4;
+    private readonly Dictionary<(int Batch, int Time), (RnnWorkspace Workspace, long LastUse)> _workspaces = new();
+    private long _uses;
 
     private RnnModel(RnnConfig config, Accelerator accelerator)
     {
@@ -85,6 +87,7 @@ public sealed partial class RnnModel : IDisposable
         var info = Layout[name];
         if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
             throw new ShapeException($"parameter '{name}' has shape {info.ShapeText}, the value has {value.ShapeText}");
+        CheckFinite(value, $"parameter '{name}'");
         Accelerator.CopyIn(value.Data, Parameter(name));
     }
 
@@ -105,28 +108,39 @@ public sealed partial class RnnModel : IDisposable
                 throw new ShapeException($"parameter '{info.Name}' {info.ShapeText} is missing");
             if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
                 throw new ShapeException($"parameter '{info.Name}' has shape {value.ShapeText}, expected {info.ShapeText}");
+            CheckFinite(value, $"parameter '{info.Name}'");
             value.Data.CopyTo(all, info.Offset);
         }
         Accelerator.CopyIn(all, Parameters);
     }
 
+    /// <summary>
+    /// The buffers for one (batch, time) shape. A few shapes stay cached (a truncated-BPTT chunk and
+    /// its remainder, a sampling shape); a new one evicts the least recently used, never the two most
+    /// recent, which a caller may still be copying a carried state between.
+    /// </summary>
     internal RnnWorkspace Workspace(int batch, int time)
     {
-        if (_workspaces.TryGetValue((batch, time), out var ws)) return ws;
-        // Keep a few shapes (a truncated-BPTT chunk and its remainder, a sampling shape); drop the rest.
-        if (_workspaces.Count >= 4)
+        _uses++;
+        if (_workspaces.TryGetValue((batch, time), out var entry))
         {
-            foreach (var old in _workspaces.Values) old.Dispose();
-            _workspaces.Clear();
+            _workspaces[(batch, time)] = (entry.Workspace, _uses);
+            return entry.Workspace;
         }
-        ws = new RnnWorkspace(Accelerator, Config, batch, time);
-        _workspaces[(batch, time)] = ws;
+        if (_workspaces.Count >= CachedShapes)
+        {
+            var oldest = _workspaces.MinBy(kv => kv.Value.LastUse);
+            oldest.Value.Workspace.Dispose();
+            _workspaces.Remove(oldest.Key);
+        }
+        var ws = new RnnWorkspace(Accelerator, Config, batch, time);
+        _workspaces[(batch, time)] = (ws, _uses);
         return ws;
     }
 
     public void Dispose()
     {
-        foreach (var ws in _workspaces.Values) ws.Dispose();
+        foreach (var (ws, _) in _workspaces.Values) ws.Dispose();
         _workspaces.Clear();
         Parameters.Dispose();
         Gradients.Dispose();

@@ -9,6 +9,7 @@ internal static class Losses
     /// <summary>Checks a batch-first target against the model and loss, and returns it time-major.</summary>
     public static float[] PrepareTarget(RnnConfig config, Tensor target, LossKind kind, int batch, int time)
     {
+        if (!Enum.IsDefined(kind)) throw new ShapeException($"unknown loss {(int)kind}");
         int width = config.OutputWidth;
         if (kind == LossKind.CrossEntropy)
         {

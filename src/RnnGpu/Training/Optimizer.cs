@@ -12,14 +12,17 @@ public abstract class Optimizer : IDisposable
     private RnnModel? _model;
     private readonly List<DeviceBuffer> _state = new();
 
-    protected Optimizer(float learningRate)
+    protected Optimizer(float learningRate) => LearningRate = learningRate;
+
+    /// <summary>May change between steps (a schedule); must stay positive and finite.</summary>
+    public float LearningRate
     {
-        if (!(learningRate > 0) || !float.IsFinite(learningRate))
-            throw new ShapeException($"learning rate {learningRate} must be a positive finite number");
-        LearningRate = learningRate;
+        get => _learningRate;
+        set => _learningRate = value > 0 && float.IsFinite(value) ? value
+            : throw new ShapeException($"learning rate {value} must be a positive finite number");
     }
 
-    public float LearningRate { get; set; }
+    private float _learningRate;
 
     /// <summary>Number of steps taken so far.</summary>
     public long StepCount { get; private set; }
@@ -94,7 +97,8 @@ public sealed class Adam : Optimizer
     {
         CheckHyper(beta1, 0f, 1f, "beta1");
         CheckHyper(beta2, 0f, 1f, "beta2");
-        CheckHyper(epsilon, 0f, float.PositiveInfinity, "epsilon");
+        // eps = 0 would turn a coordinate whose gradient is exactly zero into 0/0.
+        if (!(epsilon > 0 && float.IsFinite(epsilon))) throw new ShapeException($"epsilon {epsilon} must be a positive finite number");
         CheckHyper(weightDecay, 0f, float.PositiveInfinity, "weight decay");
         (Beta1, Beta2, Epsilon, WeightDecay) = (beta1, beta2, epsilon, weightDecay);
     }

@@ -55,10 +55,18 @@ public sealed class Trainer
                 for (int l = 0; l < model.Config.NumLayers; l++)
                     acc.Copy(previous.State(l, previous.Time), ws.State(l, 0));
 
-            model.ForwardDevice(ws);
-            double loss = Losses.Evaluate(model, ws, targetTm.AsSpan(t0 * batch * targetWidth, len * batch * targetWidth), Loss);
-            model.BackwardDevice(ws, inputGradient: false);
-            norm = ClipGradients();
+            double loss;
+            try
+            {
+                model.ForwardDevice(ws);
+                loss = Losses.Evaluate(model, ws, targetTm.AsSpan(t0 * batch * targetWidth, len * batch * targetWidth), Loss);
+                model.BackwardDevice(ws, inputGradient: false);
+                norm = ClipGradients();
+            }
+            catch (NonFiniteException e) when (t0 > 0)
+            {
+                throw new NonFiniteException($"truncated BPTT chunk at steps [{t0}, {t0 + len}): {e.Message}; the {t0 / chunk} earlier chunk(s) of this batch were applied");
+            }
             Optimizer.Step(model);
             weightedLoss += loss * len;
             previous = ws;

@@ -27,7 +27,10 @@ public sealed class KernelTests
 
     public static IEnumerable<object[]> GemmCases()
     {
-        int[][] shapes = [[1, 1, 1], [7, 13, 5], [13, 33, 17], [33, 7, 65], [65, 70, 33], [4, 16, 1], [2, 130, 47], [100, 3, 9]];
+        // Small awkward shapes, and large ones that split across threads (both the packed path and,
+        // for few rows with B transposed, the dot-product path).
+        int[][] shapes = [[1, 1, 1], [7, 13, 5], [13, 33, 17], [33, 7, 65], [65, 70, 33], [4, 16, 1], [2, 130, 47], [100, 3, 9],
+            [70, 70, 70], [200, 17, 90], [13, 300, 200], [257, 33, 65], [16, 513, 257]];
         foreach (var backend in TestBackends.Names)
         foreach (var s in shapes)
         foreach (bool ta in new[] { false, true })
@@ -229,12 +232,12 @@ public sealed class KernelTests
         foreach (int n in new[] { 1, 7, 33, 1000, 100_003 })
         {
             var owned = new List<DeviceBuffer>();
-            var x = Numerics.Random(rng, n);
+            var x = Numerics.Random(rng, n, n == 33 ? 1e30f : 1f);   // squares beyond float's range must not overflow the sum
             var dx = Upload(acc, x, owned);
             double expected = ReferenceKernels.SquaredNorm(x);
             Assert.InRange(acc.SquaredNorm(dx), expected * (1 - 1e-5), expected * (1 + 1e-5));
             acc.Scale(dx, -0.3f);
-            Numerics.AssertClose(x.Select(v => v * -0.3f).ToArray(), acc.ToArray(dx), 1e-6, 0, $"Scale n={n}");
+            Numerics.AssertClose(x.Select(v => v * -0.3f).ToArray(), acc.ToArray(dx), 1e-6, 1e-30, $"Scale n={n}");
             owned.ForEach(b => b.Dispose());
         }
     }
@@ -291,13 +294,51 @@ public sealed class KernelTests
         for (int i = 0; i < 10; i++) expected[2 + i] = 5 + i;
         Assert.Equal(expected, acc.ToArray(b));
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => a.Slice(15, 10));
+        Assert.Contains("outside", Assert.Throws<ShapeException>(() => a.Slice(15, 10)).Message);
         Assert.Throws<ShapeException>(() => acc.CopyIn(new float[21], a));
         Assert.Throws<ShapeException>(() => acc.Allocate(-1));
+        Assert.Contains("overlaps", Assert.Throws<ShapeException>(() => acc.Copy(a.Slice(0, 10), a.Slice(5, 10))).Message);
         using var other = TestBackends.Open(backend);
         using var foreign = other.Allocate(20);
-        Assert.Throws<ArgumentException>(() => acc.Copy(foreign, a));
+        Assert.Contains("another accelerator", Assert.Throws<ShapeException>(() => acc.Copy(foreign, a)).Message);
         b.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => acc.Fill(b, 0f));
+        Assert.Contains("disposed", Assert.Throws<ShapeException>(() => acc.Fill(b, 0f)).Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Kernels_refuse_negative_sizes_strides_and_aliased_outputs(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        using var buf = acc.Allocate(100);
+        using var w = acc.Allocate(16);
+        Assert.Throws<ShapeException>(() => acc.AddBias(-1, 4, buf, buf.Slice(10, 4)));
+        Assert.Throws<ShapeException>(() => acc.Gemm(GemmSpec.Dense(false, false, 2, 2, 2) with { BatchCount = 2, StrideC = -4 }, buf, buf, buf.Slice(50, 50)));
+        Assert.Throws<ShapeException>(() => acc.Gemm(GemmSpec.Dense(false, false, 2, 2, 2) with { BatchCount = 2, StrideC = 1 }, buf.Slice(0, 20), buf.Slice(20, 20), buf.Slice(50, 20)));
+        Assert.Throws<ShapeException>(() => acc.SoftmaxCrossEntropy(2, 0, buf, buf, buf, buf, 1f));
+        // h_prev and h may not share elements; pre and h may be the very same slice, as the model uses them.
+        Assert.Contains("overlaps hPrev", Assert.Throws<ShapeException>(() =>
+            acc.RnnStepForward(Activation.Tanh, 2, 4, buf.Slice(0, 8), buf.Slice(4, 8), w, buf.Slice(8, 8))).Message);
+        acc.RnnStepForward(Activation.Tanh, 2, 4, buf.Slice(0, 8), buf.Slice(20, 8), w, buf.Slice(0, 8));
+        Assert.Throws<ShapeException>(() =>
+            acc.RnnStepBackward(Activation.Tanh, 2, 4, buf.Slice(0, 8), w, buf.Slice(10, 8), buf.Slice(20, 8), buf.Slice(24, 8)));
+        Assert.Throws<ShapeException>(() => acc.RnnStepForward((Activation)7, 2, 4, buf.Slice(0, 8), buf.Slice(20, 8), w, buf.Slice(0, 8)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Cross_entropy_poisons_rows_whose_target_is_not_a_class(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        var owned = new List<DeviceBuffer>();
+        var logits = Upload(acc, Numerics.Random(new Random(3), 4 * 5), owned);
+        var targets = Upload(acc, [1f, 5f, -1f, 2.5f], owned);
+        var (grad, loss) = (Upload(acc, new float[20], owned), Upload(acc, new float[4], owned));
+        acc.SoftmaxCrossEntropy(4, 5, logits, targets, grad, loss, 1f);
+        var l = acc.ToArray(loss);
+        Assert.True(float.IsFinite(l[0]) && l[0] > 0);
+        Assert.All(l[1..], v => Assert.True(float.IsNaN(v)));
+        Assert.All(acc.ToArray(grad)[5..], v => Assert.True(float.IsNaN(v)));
+        owned.ForEach(b => b.Dispose());
     }
 }

@@ -49,9 +49,11 @@ public sealed class TrainerTests
     public void Same_seed_gives_bit_identical_training(string backend)
     {
         using var acc = TestBackends.Open(backend);
-        using var a = RnnModel.Create(Config, acc, seed: 9);
-        using var b = RnnModel.Create(Config, acc, seed: 9);
-        using var c = RnnModel.Create(Config, acc, seed: 10);
+        // Large enough that the products run on several threads.
+        var config = new RnnConfig(3, 160, 2, Activation.Tanh, 2);
+        using var a = RnnModel.Create(config, acc, seed: 9);
+        using var b = RnnModel.Create(config, acc, seed: 9);
+        using var c = RnnModel.Create(config, acc, seed: 10);
         Assert.True(BitwiseEqual(a, b));
         Assert.False(BitwiseEqual(a, c));
         using var oa = new Adam(0.01f);
@@ -59,7 +61,7 @@ public sealed class TrainerTests
         var (ta, tb) = (new Trainer(a, oa, LossKind.Mse, clipNorm: 0.5f), new Trainer(b, ob, LossKind.Mse, clipNorm: 0.5f));
         for (int i = 0; i < 3; i++)
         {
-            var (x, y) = Batch(i);
+            var (x, y) = Batch(i, batch: 24);
             Assert.Equal(ta.Step(x, y).Loss, tb.Step(x, y).Loss);
         }
         Assert.True(BitwiseEqual(a, b));
@@ -95,6 +97,20 @@ public sealed class TrainerTests
         Assert.Equal(state.Data, result.FinalState.Data);
     }
 
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Truncated_bptt_survives_a_model_that_has_seen_many_shapes(string backend)
+    {
+        using var acc = TestBackends.Open(backend);
+        using var model = RnnModel.Create(Config, acc, seed: 4);
+        using var sgd = new Sgd(0.1f);
+        foreach (int batch in new[] { 1, 2, 3, 5 }) model.Forward(Tensor.Zeros(batch, 2, 3));
+        var (x, y) = Batch(5, batch: 3, time: 10);
+        var result = new Trainer(model, sgd, LossKind.Mse, bptt: 4).Step(x, y);   // chunks of 4, 4, 2: two new shapes
+        Assert.True(double.IsFinite(result.Loss));
+        Assert.Equal(3, sgd.StepCount);
+    }
+
     private static Tensor SliceTime(Tensor t, int t0, int len)
     {
         int batch = t.Shape[0], time = t.Shape[1], f = t.Shape[2];
@@ -120,14 +136,18 @@ public sealed class TrainerTests
         Assert.Throws<NonFiniteException>(() => trainer.Step(x, huge));
         AssertUnchanged(before, model);
 
-        // A NaN weight poisons the loss: refused too, the NaN stays the only change.
-        var poisoned = model.GetParameter("head.bias");
-        poisoned.Data[0] = float.NaN;
-        model.SetParameter("head.bias", poisoned);
-        var withNaN = model.StateDict();
+        // Finite but enormous weights overflow the outputs: refused too.
+        var weights = model.GetParameter("head.weight");
+        Array.Fill(weights.Data, 1e35f);
+        model.SetParameter("head.weight", weights);
+        var enormous = model.StateDict();
         Assert.Throws<NonFiniteException>(() => trainer.Step(x, y));
-        AssertUnchanged(withNaN, model);
+        AssertUnchanged(enormous, model);
         Assert.Equal(0, adam.StepCount);
+
+        // A NaN weight cannot get in at all.
+        weights.Data[0] = float.NaN;
+        Assert.Contains("non-finite", Assert.Throws<ShapeException>(() => model.SetParameter("head.weight", weights)).Message);
     }
 
     private static void AssertUnchanged(IReadOnlyDictionary<string, Tensor> before, RnnModel model)

@@ -23,5 +23,6 @@ internal static class CpuSlice
 
     /// <summary>Address of the slice's first element; valid because CPU buffers are pinned.</summary>
     public static unsafe float* Pointer(this Slice s) =>
-        (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref ((CpuBuffer)s.Buffer).Data[0]) + s.Offset;
+        (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(((CpuBuffer)s.Buffer).Data)) + s.Offset;
 }

@@ -37,11 +37,18 @@ internal static class CpuElementwise
         {
             var row = logits.Slice(r * classes, classes);
             var grad = dLogits.Slice(r * classes, classes);
+            float id = targets[r];
+            if (!(id >= 0 && id < classes && id == MathF.Floor(id)))
+            {
+                loss[r] = float.NaN;   // not a class id: poison the row rather than read outside it
+                grad.Fill(float.NaN);
+                continue;
+            }
             float max = TensorPrimitives.Max(row);
             TensorPrimitives.Subtract(row, max, grad);
             TensorPrimitives.Exp(grad, grad);
             float sum = TensorPrimitives.Sum(grad);
-            int target = (int)targets[r];
+            int target = (int)id;
             loss[r] = MathF.Log(sum) + max - row[target];
             TensorPrimitives.Multiply(grad, gradScale / sum, grad);
             grad[target] -= gradScale;
@@ -65,17 +72,21 @@ internal static class CpuElementwise
         }
     }
 
-    /// <summary>Σ x^2 in double, in blocks so that float partial sums stay short.</summary>
+    /// <summary>Σ x^2 accumulated in double, so that gradients up to float's range never overflow the sum.</summary>
     public static double SquaredNorm(ReadOnlySpan<float> x)
     {
-        const int block = 4096;
-        double acc = 0;
-        for (int i = 0; i < x.Length; i += block)
+        var acc0 = Vector256<double>.Zero;
+        var acc1 = Vector256<double>.Zero;
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
         {
-            var part = x.Slice(i, Math.Min(block, x.Length - i));
-            acc += TensorPrimitives.Dot(part, part);
+            var (lo, hi) = Vector256.Widen(Vector256.Create(x.Slice(i, 8)));
+            acc0 = Vector256.FusedMultiplyAdd(lo, lo, acc0);
+            acc1 = Vector256.FusedMultiplyAdd(hi, hi, acc1);
         }
-        return acc;
+        double sum = Vector256.Sum(acc0 + acc1);
+        for (; i < x.Length; i++) sum += (double)x[i] * x[i];
+        return sum;
     }
 
     public static void SgdUpdate(Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum, in SgdStep s)

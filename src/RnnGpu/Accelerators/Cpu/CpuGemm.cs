@@ -11,11 +11,14 @@ namespace RnnGpu.Accelerators.Cpu;
 /// last multiple of 16 and rows past the last multiple of 4 take narrower paths. Large products
 /// are split into independent column or row stripes across threads; each output element is
 /// always computed by one thread in one order, so results are deterministic.
+/// A product with few rows and B transposed (the recurrent step: h_prev [B, H] x W_hh^T) would spend
+/// more time packing B than multiplying, so it takes dot products of contiguous rows instead
+/// (<see cref="CpuGemmDot"/>).
 /// </summary>
 internal static unsafe class CpuGemm
 {
     private const int Mr = 4, Nr = 16;
-    private const long ParallelFlops = 1L << 19;
+    internal const long ParallelFlops = 1L << 19;
 
     public static void Run(in GemmSpec s, float* a, float* b, float* c)
     {
@@ -27,6 +30,11 @@ internal static unsafe class CpuGemm
     {
         ScaleC(s, c);
         if (s.K == 0 || s.Alpha == 0f) return;
+        if (s.TransB && !s.TransA && s.M <= CpuGemmDot.MaxRows)
+        {
+            CpuGemmDot.Run(s, a, b, c);
+            return;
+        }
 
         float[]? packed = null;
         int ldb = s.Ldb;
@@ -51,7 +59,7 @@ internal static unsafe class CpuGemm
         }
     }
 
-    private static void ScaleC(in GemmSpec s, float* c)
+    internal static void ScaleC(in GemmSpec s, float* c)
     {
         if (s.Beta == 1f) return;
         for (int i = 0; i < s.M; i++)
