@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine (idempotent, quiet when already there):
-# PoCL, a real OpenCL runtime on the CPU, so the OpenCL back end runs for real without a GPU.
+# - PoCL, a real OpenCL runtime on the CPU, so the OpenCL back end runs for real without a GPU;
+# - NVRTC 11.8 (Debian's libnvrtc11.2, in the non-free component), so every kernel compiles for CUDA
+#   without a GPU. The non-free component is added as a deb822 entry shaped like the machine's own.
 set -euo pipefail
-packages=(pocl-opencl-icd ocl-icd-libopencl1 clinfo)
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+apt_get() { $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+nonfree=/etc/apt/sources.list.d/rnngpu-nonfree.sources
+if ! installed libnvrtc11.2 && [ ! -f "$nonfree" ] && ! grep -rqs "non-free" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "setup: adding Debian's contrib and non-free components (for NVRTC)"
+  $sudo_cmd tee "$nonfree" >/dev/null <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: contrib non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+fi
+
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for p in pocl-opencl-icd ocl-icd-libopencl1 clinfo libnvrtc11.2; do
+  installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   echo "setup: installing ${missing[*]}"
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_get update -qq
+  apt_get install -y -qq "${missing[@]}" >/dev/null
 fi
