@@ -19,6 +19,13 @@ internal static class CommonOptions
         return option.OneOf(Backends.Names);
     }
 
+    public static Option<int?> Device() =>
+        new Option<int?>("--device")
+        {
+            Description = "Device index within the back end, as `rnngpu devices` lists it (default: the back end's first GPU, else its first device)",
+            HelpName = "N",
+        }.AtLeast(0);
+
     public static Option<string> Nonlinearity(string defaultText)
     {
         var option = new Option<string>("--nonlinearity")

@@ -31,9 +31,10 @@ internal static class BenchCommand
         var iters = new Option<int>("--iters") { Description = "Timed iterations", DefaultValueFactory = _ => 10, HelpName = "N" }.AtLeast(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the random model and batch", DefaultValueFactory = _ => 0 };
         var backend = CommonOptions.Backend();
+        var device = CommonOptions.Device();
         var command = new Command("bench", "Time the forward pass and the training step of a random model; one JSON line per mode")
         {
-            batch, seq, input, hidden, layers, output, nonlinearity, mode, warmup, iters, seed, backend,
+            batch, seq, input, hidden, layers, output, nonlinearity, mode, warmup, iters, seed, backend, device,
         };
         command.SetAction(parseResult =>
         {
@@ -43,7 +44,7 @@ internal static class BenchCommand
             int w = parseResult.GetValue(warmup), k = parseResult.GetValue(iters);
             string m = parseResult.GetValue(mode) ?? "both";
 
-            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto");
+            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto", parseResult.GetValue(device));
             using var model = RnnModel.Create(config, accelerator, s);
             var random = new Random(s + 1);
             var x = RandomTensor(random, b, t, config.InputSize);

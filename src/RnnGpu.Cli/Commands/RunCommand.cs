@@ -14,9 +14,10 @@ internal static class RunCommand
         var stateOutput = new Option<string?>("--state-output") { Description = "Also write the final hidden state of every layer [layers, batch, hidden]", HelpName = "H.npy" };
         var initialState = new Option<string?>("--initial-state") { Description = "Start from this state [layers, batch, hidden] instead of zeros", HelpName = "H0.npy" };
         var backend = CommonOptions.Backend();
+        var device = CommonOptions.Device();
         var command = new Command("run", "Run a trained model forward over input sequences")
         {
-            model, inputs, output, stateOutput, initialState, backend,
+            model, inputs, output, stateOutput, initialState, backend, device,
         };
         command.SetAction(parseResult =>
         {
@@ -26,7 +27,7 @@ internal static class RunCommand
             var x = NpyInputs.ReadSequences(xPath, "the inputs");
             var h0 = h0Path is null ? null : NpyInputs.ReadState(h0Path);
 
-            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto");
+            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto", parseResult.GetValue(device));
             using var rnn = Checkpoint.Load(modelPath, accelerator);
             var config = rnn.Config;
             if (x.Shape[2] != config.InputSize)

@@ -38,11 +38,12 @@ internal static class TrainCommand
         var sampleLength = new Option<int?>("--sample-length") { Description = "Text training: characters in the samples printed before and after training (default 200; 0 for none)", HelpName = "N" }.AtLeast(0);
         var temperature = new Option<float?>("--temperature") { Description = "Text training: sampling temperature of those samples (default 0.8)", HelpName = "T" }.Positive();
         var backend = CommonOptions.Backend();
+        var device = CommonOptions.Device();
 
         var command = new Command("train", "Train a model: a character language model on the built-in corpus (no arguments) or --text FILE, or a sequence model on --inputs X.npy --targets Y.npy")
         {
             text, inputs, targets, loss, hidden, layers, nonlinearity, optimizer, lr, momentum, weightDecay,
-            batchSize, bptt, clip, seed, init, save, epochs, steps, seqLength, sampleLength, temperature, backend,
+            batchSize, bptt, clip, seed, init, save, epochs, steps, seqLength, sampleLength, temperature, backend, device,
         };
 
         Option[] textOnly = [steps, seqLength, sampleLength, temperature];
@@ -91,6 +92,7 @@ internal static class TrainCommand
                 SampleLength = parseResult.GetValue(sampleLength),
                 Temperature = parseResult.GetValue(temperature),
                 Backend = parseResult.GetValue(backend) ?? "auto",
+                Device = parseResult.GetValue(device),
             };
             return settings.InputsPath is null
                 ? TextTrainingJob.Run(context, settings)

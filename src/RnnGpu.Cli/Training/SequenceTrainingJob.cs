@@ -43,7 +43,7 @@ internal static class SequenceTrainingJob
                 $"{xPath} has shape {x.ShapeText} but {yPath} has {y.ShapeText}: the targets must have the same batch ({count}) and time ({time}) dimensions"
                 + (loss == LossKind.CrossEntropy ? $", i.e. shape [{count}, {time}] of class ids" : ""));
 
-        using var accelerator = ctx.OpenBackend(s.Backend);
+        using var accelerator = ctx.OpenBackend(s.Backend, s.Device);
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
             new RnnConfig(inputSize, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), outputSize));
         CheckAgainstModel(model.Config, s.InitPath, xPath, yPath, inputSize, outputSize, loss);

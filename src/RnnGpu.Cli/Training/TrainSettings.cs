@@ -31,4 +31,5 @@ internal sealed class TrainSettings
     public int? SampleLength { get; init; }
     public float? Temperature { get; init; }
     public string Backend { get; init; } = "auto";
+    public int? Device { get; init; }
 }

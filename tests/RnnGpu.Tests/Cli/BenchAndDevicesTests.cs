@@ -52,6 +52,16 @@ public sealed class BenchAndDevicesTests : IDisposable
     }
 
     [Fact]
+    public void Device_index_selects_within_the_back_end()
+    {
+        var line = JsonLines(_cli.Ok("bench", "--backend", "cpu", "--device", "0", "--mode", "infer", "--batch", "1", "--seq", "2", "--input", "2", "--hidden", "3", "--iters", "1", "--warmup", "0").Out);
+        Assert.Equal("cpu", line[0].GetProperty("backend").GetString());
+        _cli.Fails(["bench", "--backend", "cpu", "--device", "1"], "device");
+        _cli.Fails(["bench", "--backend", "opencl", "--device", "99"], "99");
+        Assert.Equal(2, _cli.Fails(["bench", "--device", "-1"], "--device").ExitCode);
+    }
+
+    [Fact]
     public void Devices_lists_the_cpu_in_a_table()
     {
         var r = _cli.Ok("devices");
