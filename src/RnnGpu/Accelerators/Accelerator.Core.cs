@@ -16,6 +16,7 @@ public abstract partial class Accelerator
     protected abstract void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale);
     protected abstract void MseLossCore(int n, Slice pred, Slice target, Slice dPred, Slice loss, float gradScale);
     protected abstract void BceWithLogitsLossCore(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale);
+    protected abstract void MultiplyCore(Slice a, Slice b, Slice y);
     protected abstract void ScaleCore(Slice x, float alpha);
     protected abstract double SquaredNormCore(Slice x);
     protected abstract void SgdUpdateCore(Slice param, Slice grad, Slice momentum, in SgdStep step);

@@ -154,6 +154,17 @@ public abstract partial class Accelerator : IDisposable
         BceWithLogitsLossCore(n, logits, target, dLogits, loss, gradScale);
     }
 
+    /// <summary>y = a ⊙ b element-wise; y may be a itself. Dropout masks, forward and backward.</summary>
+    public void Multiply(Slice a, Slice b, Slice y)
+    {
+        Check(a, y.Length, nameof(a));
+        Check(b, y.Length, nameof(b));
+        Check(y, y.Length, nameof(y));
+        CheckDisjoint(y, nameof(y), (b, nameof(b)));
+        if (y.Overlaps(a) && y.Offset != a.Offset) throw new ShapeException("y and a must be the same slice or not overlap");
+        MultiplyCore(a, b, y);
+    }
+
     /// <summary>x *= alpha. Gradient clipping.</summary>
     public void Scale(Slice x, float alpha)
     {

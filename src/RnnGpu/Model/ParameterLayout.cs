@@ -8,10 +8,11 @@ public sealed record ParameterInfo(string Name, int[] Shape, long Offset)
 }
 
 /// <summary>
-/// All parameters of a model laid out in one flat buffer, in PyTorch's state_dict order:
-/// rnn.weight_ih_l{k} [H, in_k], rnn.weight_hh_l{k} [H, H], rnn.bias_ih_l{k} [H], rnn.bias_hh_l{k} [H]
-/// for each layer k, then head.weight [O, H] and head.bias [O]. One buffer lets the optimizer,
-/// the gradient norm and clipping each run as a single kernel over every parameter.
+/// All parameters of a model laid out in one flat buffer, in PyTorch's state_dict order: for each layer k,
+/// rnn.weight_ih_l{k} [H, in_k], rnn.weight_hh_l{k} [H, H], rnn.bias_ih_l{k} [H], rnn.bias_hh_l{k} [H],
+/// then the same four with the suffix _reverse for a bidirectional layer; then head.weight [O, D*H]
+/// and head.bias [O]. One buffer lets the optimizer, the gradient norm and clipping each run as a
+/// single kernel over every parameter.
 /// </summary>
 public sealed class ParameterLayout
 {
@@ -29,15 +30,16 @@ public sealed class ParameterLayout
         }
         int h = config.HiddenSize;
         for (int k = 0; k < config.NumLayers; k++)
+        for (int d = 0; d < config.Directions; d++)
         {
-            Add(WeightIh(k), h, config.LayerInputSize(k));
-            Add(WeightHh(k), h, h);
-            Add(BiasIh(k), h);
-            Add(BiasHh(k), h);
+            Add(WeightIh(k, d), h, config.LayerInputSize(k));
+            Add(WeightHh(k, d), h, h);
+            Add(BiasIh(k, d), h);
+            Add(BiasHh(k, d), h);
         }
         if (config.HasHead)
         {
-            Add(HeadWeight, config.OutputSize, h);
+            Add(HeadWeight, config.OutputSize, config.LayerOutputSize);
             Add(HeadBias, config.OutputSize);
         }
         Parameters = list;
@@ -53,10 +55,13 @@ public sealed class ParameterLayout
 
     public bool Contains(string name) => _byName.ContainsKey(name);
 
-    public static string WeightIh(int layer) => $"rnn.weight_ih_l{layer}";
-    public static string WeightHh(int layer) => $"rnn.weight_hh_l{layer}";
-    public static string BiasIh(int layer) => $"rnn.bias_ih_l{layer}";
-    public static string BiasHh(int layer) => $"rnn.bias_hh_l{layer}";
+    /// <summary>PyTorch's names; direction 1 is the reverse direction of a bidirectional layer.</summary>
+    public static string WeightIh(int layer, int direction = 0) => $"rnn.weight_ih_l{layer}{Suffix(direction)}";
+    public static string WeightHh(int layer, int direction = 0) => $"rnn.weight_hh_l{layer}{Suffix(direction)}";
+    public static string BiasIh(int layer, int direction = 0) => $"rnn.bias_ih_l{layer}{Suffix(direction)}";
+    public static string BiasHh(int layer, int direction = 0) => $"rnn.bias_hh_l{layer}{Suffix(direction)}";
     public const string HeadWeight = "head.weight";
     public const string HeadBias = "head.bias";
+
+    private static string Suffix(int direction) => direction == 0 ? "" : "_reverse";
 }

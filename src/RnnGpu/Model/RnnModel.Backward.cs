@@ -1,85 +1,163 @@
 using RnnGpu.Accelerators;
-using RnnGpu.Training;
 
 namespace RnnGpu.Model;
 
 public sealed partial class RnnModel
 {
     /// <summary>
-    /// Backpropagation through time over a workspace after <see cref="ForwardDevice"/> and a loss
-    /// that wrote dL/dy into the output gradient (DHeadOutput, or the top layer's DStates without a head).
-    /// Overwrites <see cref="Gradients"/>, DInitialState and (when asked) DInput.
-    /// Per layer: one fused launch per step backwards in time, then each weight gradient as one GEMM
-    /// over all steps and the bias gradients as one column sum.
+    /// Backpropagation through time over a workspace after <see cref="ForwardDevice"/> and a loss that
+    /// wrote dL/dy where BPTT reads it (DHeadOutput, or the top layer's DStates without a head).
+    /// <paramref name="finalStateGradient"/> [L * D, B, H] (caller's order) adds dL/d(final state), as a
+    /// decoder hands back to its encoder; zeros when null. Overwrites <see cref="Gradients"/>, DInitialState and (when asked) DInput. Per layer and direction:
+    /// one fused launch per step, over only the sequences running at that step, then each weight gradient
+    /// as one GEMM over all steps and the bias gradients as one column sum.
     /// </summary>
-    internal void BackwardDevice(RnnWorkspace ws, bool inputGradient)
+    internal void BackwardDevice(RnnWorkspace ws, bool inputGradient, bool dropout, Tensor? finalStateGradient = null)
     {
-        var acc = Accelerator;
         var bw = ws.Backward;
-        int batch = ws.Batch, time = ws.Time, hidden = Config.HiddenSize, tb = time * batch, top = Config.NumLayers - 1;
-
-        if (bw.DHeadOutput is { } dY)
-        {
-            int o = Config.OutputSize;
-            // dW_o = dY^T h: [O, T*B] x [T*B, H];  db_o = Σ dY;  dh_top = dY W_o: [T*B, O] x [O, H]
-            acc.Gemm(GemmSpec.Dense(true, false, o, hidden, tb), dY, ws.Outputs(top), Gradient(ParameterLayout.HeadWeight));
-            acc.ColumnSum(tb, o, dY, Gradient(ParameterLayout.HeadBias), 0f);
-            acc.Gemm(GemmSpec.Dense(false, false, tb, hidden, o), dY, Parameter(ParameterLayout.HeadWeight), bw.DStates[top]);
-        }
+        int rows = ws.Layout.Rows, hidden = Config.HiddenSize, top = Config.NumLayers - 1;
+        SetFinalGradient(ws, finalStateGradient);
+        if (bw.DHeadOutput is { } dY) HeadBackward(ws, dY);
 
         for (int l = top; l >= 0; l--)
         {
-            Slice dPre = bw.DStates[l];                          // [T*B, H]: dL/dh in, dL/dpre out
-            var wHh = Parameter(ParameterLayout.WeightHh(l));
-            DeviceBuffer dhNext = bw.DhA, dhPrev = bw.DhB;
-            acc.Fill(dhNext, 0f);
-            for (int t = time - 1; t >= 0; t--)
+            for (int d = 0; d < Config.Directions; d++)
             {
-                acc.RnnStepBackward(Config.Nonlinearity, batch, hidden, ws.State(l, t + 1), wHh, dhNext,
-                    dPre.Sub(t * ws.StepSize, ws.StepSize), dhPrev);
-                (dhNext, dhPrev) = (dhPrev, dhNext);
+                if (d == 0) RecurForwardBackward(ws, l);
+                else RecurReverseBackward(ws, l);
+                WeightGradients(ws, l, d, dropout);
             }
-            acc.Copy(dhNext, bw.DInitialState.Slice(l * ws.StepSize, ws.StepSize));
-
+            if (l == 0 && !inputGradient) continue;
+            // The gradient of each part of this layer's input: dx_part = Σ_d dPre_d W_ih,d[:, part].
             int inSize = Config.LayerInputSize(l);
-            Slice x = l == 0 ? ws.Input : ws.Outputs(l - 1);
-            // dW_hh = dPre^T h_prev: [H, T*B] x [T*B, H];  dW_ih = dPre^T x: [H, T*B] x [T*B, in]
-            acc.Gemm(GemmSpec.Dense(true, false, hidden, hidden, tb), dPre, ws.PreviousStates(l), Gradient(ParameterLayout.WeightHh(l)));
-            acc.Gemm(GemmSpec.Dense(true, false, hidden, inSize, tb), dPre, x, Gradient(ParameterLayout.WeightIh(l)));
-            acc.ColumnSum(tb, hidden, dPre, Gradient(ParameterLayout.BiasIh(l)), 0f);
-            acc.Copy(Gradient(ParameterLayout.BiasIh(l)), Gradient(ParameterLayout.BiasHh(l)));
-
-            // dx = dPre W_ih: [T*B, H] x [H, in], the output gradient of the layer below (or of the input).
-            if (l > 0 || inputGradient)
-                acc.Gemm(GemmSpec.Dense(false, false, tb, inSize, hidden), dPre, Parameter(ParameterLayout.WeightIh(l)),
-                    l > 0 ? bw.DStates[l - 1] : bw.DInput);
+            foreach (var (_, width, column) in LayerInputs(ws, l, dropout))
+            {
+                int part = column / hidden;
+                Slice dx = l > 0 ? bw.DStates[l - 1, part].Slice(0, (long)rows * width) : bw.DInput.Slice(0, (long)rows * width);
+                for (int d = 0; d < Config.Directions; d++)
+                {
+                    var w = Parameter(ParameterLayout.WeightIh(l, d));
+                    var spec = new GemmSpec(false, false, rows, width, hidden, 1f, d == 0 ? 0f : 1f, hidden, inSize, width);
+                    Accelerator.Gemm(spec, DPre(ws, l, d), w.Sub(column, w.Length - column), dx);
+                }
+                if (l > 0 && dropout && Config.Dropout > 0)
+                    Accelerator.Multiply(dx, ws.Mask(l - 1, part).Slice(0, dx.Length), dx);
+            }
         }
     }
 
-    /// <summary>
-    /// Loss and every gradient for one batch: parameters (by PyTorch name), input [B, T, I] and
-    /// initial state [L, B, H]. Does not change the weights. Target: see <see cref="LossKind"/>.
-    /// </summary>
-    public GradientResult ComputeGradients(Tensor input, Tensor target, LossKind loss, Tensor? initialState = null)
+    private void SetFinalGradient(RnnWorkspace ws, Tensor? gradient)
     {
-        var (batch, time) = CheckInput(input);
-        var ws = Workspace(batch, time);
-        LoadInputs(ws, input, initialState);
-        ForwardDevice(ws);
-        double value = Losses.Evaluate(this, ws, target, loss);
-        BackwardDevice(ws, inputGradient: true);
+        var bw = ws.Backward;
+        int groups = Config.NumLayers * Config.Directions;
+        float[]? sorted = null;
+        if (gradient is not null)
+        {
+            if (!gradient.Shape.AsSpan().SequenceEqual(StateShape(ws.Batch)))
+                throw new ShapeException($"final-state gradient has shape {gradient.ShapeText}, expected [{string.Join(", ", StateShape(ws.Batch))}]");
+            CheckFinite(gradient, "final-state gradient");
+            sorted = ws.Layout.SortRows(gradient.Data, groups, Config.HiddenSize, toSorted: true);
+        }
+        for (int l = 0; l < Config.NumLayers; l++)
+        for (int d = 0; d < Config.Directions; d++)
+        {
+            if (sorted is null) Accelerator.Fill(bw.DFinal[l, d], 0f);
+            else Accelerator.CopyIn(sorted.AsSpan((int)((l * Config.Directions + d) * ws.StepSize), (int)ws.StepSize), bw.DFinal[l, d]);
+        }
+    }
 
-        var all = Accelerator.ToArray(Gradients);
-        var grads = Layout.Parameters.ToDictionary(p => p.Name, p => new Tensor(all.AsSpan((int)p.Offset, (int)p.Length).ToArray(), p.Shape));
-        var dxt = Accelerator.ToArray(ws.Backward.DInput);
-        var dx = new float[dxt.Length];
-        SequenceLayout.TimeToBatchMajor(dxt, batch, time, Config.InputSize, dx);
-        var dh0 = Accelerator.ToArray(ws.Backward.DInitialState);
-        return new GradientResult(value, grads,
-            new Tensor(dx, batch, time, Config.InputSize),
-            new Tensor(dh0, Config.NumLayers, batch, Config.HiddenSize));
+    private Slice DPre(RnnWorkspace ws, int l, int d) => ws.Backward.DStates[l, d].Slice(0, (long)ws.Layout.Rows * Config.HiddenSize);
+
+    /// <summary>
+    /// dW_o[:, d] = dY^T h_d, db_o = Σ dY, and dL/dh_d = dY W_o[:, d] into the top layer's DStates
+    /// (every step) or DFinal (many-to-one, whose steps then get no gradient from the head).
+    /// </summary>
+    private void HeadBackward(RnnWorkspace ws, DeviceBuffer dYBuffer)
+    {
+        var bw = ws.Backward;
+        int o = Config.OutputSize, hidden = Config.HiddenSize, top = Config.NumLayers - 1, width = Config.LayerOutputSize;
+        int rows = Config.ManyToOne ? ws.Batch : ws.Layout.Rows;
+        var dY = dYBuffer.Slice(0, (long)rows * o);
+        var w = Parameter(ParameterLayout.HeadWeight);
+        var dW = Gradient(ParameterLayout.HeadWeight);
+        for (int d = 0; d < Config.Directions; d++)
+        {
+            Slice h = Config.ManyToOne ? ws.Final[top, d].All : ws.Outputs(top, d);
+            Accelerator.Gemm(new GemmSpec(true, false, o, hidden, rows, 1f, 0f, o, hidden, width), dY, h, dW.Sub(d * hidden, dW.Length - d * hidden));
+            Slice dh = Config.ManyToOne ? bw.DFinal[top, d].All : DPre(ws, top, d);
+            float beta = Config.ManyToOne ? 1f : 0f;   // many-to-one adds to any injected final-state gradient
+            Accelerator.Gemm(new GemmSpec(false, false, rows, hidden, o, 1f, beta, o, width, hidden), dY, w.Sub(d * hidden, w.Length - d * hidden), dh);
+            if (Config.ManyToOne) Accelerator.Fill(DPre(ws, top, d), 0f);
+        }
+        Accelerator.ColumnSum(rows, o, dY, Gradient(ParameterLayout.HeadBias), 0f);
+    }
+
+    /// <summary>
+    /// Forward direction, backwards in time. Both ping-pong buffers start as dL/d(final state): a row
+    /// is first written at its sequence's last step, so until then it still holds that gradient, which
+    /// is exactly what its last step must add. What is left after step 0 is dL/dh0.
+    /// </summary>
+    private void RecurForwardBackward(RnnWorkspace ws, int l)
+    {
+        var bw = ws.Backward;
+        var layout = ws.Layout;
+        int hidden = Config.HiddenSize;
+        var wHh = Parameter(ParameterLayout.WeightHh(l, 0));
+        DeviceBuffer dhNext = bw.DhA, dhPrev = bw.DhB;
+        Accelerator.Copy(bw.DFinal[l, 0], dhNext);
+        Accelerator.Copy(bw.DFinal[l, 0], dhPrev);
+        for (int t = layout.Time - 1; t >= 0; t--)
+        {
+            int bt = layout.BatchSizes[t];
+            if (bt == 0) continue;
+            long n = (long)bt * hidden;
+            Accelerator.RnnStepBackward(Config.Nonlinearity, bt, hidden, ws.Step(l, 0, t, bt), wHh, dhNext.Slice(0, n),
+                DPre(ws, l, 0).Sub((long)layout.Offsets[t] * hidden, n), dhPrev.Slice(0, n));
+            (dhNext, dhPrev) = (dhPrev, dhNext);
+        }
+        Accelerator.Copy(dhNext, bw.DInitialState.Slice(l * Config.Directions * ws.StepSize, ws.StepSize));
+    }
+
+    /// <summary>
+    /// Reverse direction, forwards in time: step 0 holds the final state. At step t, the rows that
+    /// started from h0 (the sequences whose last step is t) hand their gradient to dL/dh0; the others
+    /// carry it to step t + 1. Sequences with no step pass dL/d(final state) straight to dL/dh0.
+    /// </summary>
+    private void RecurReverseBackward(RnnWorkspace ws, int l)
+    {
+        var bw = ws.Backward;
+        var layout = ws.Layout;
+        int hidden = Config.HiddenSize;
+        var wHh = Parameter(ParameterLayout.WeightHh(l, 1));
+        var dh0 = bw.DInitialState.Slice((l * Config.Directions + 1) * ws.StepSize, ws.StepSize);
+        DeviceBuffer dhNext = bw.DhA, dhPrev = bw.DhB;
+        Accelerator.Copy(bw.DFinal[l, 1], dhNext);
+        int b0 = layout.BatchSize(0);
+        if (b0 < ws.Batch)
+            Accelerator.Copy(bw.DFinal[l, 1].Slice((long)b0 * hidden, (long)(ws.Batch - b0) * hidden), dh0.Sub((long)b0 * hidden, (long)(ws.Batch - b0) * hidden));
+        for (int t = 0; t < layout.Time; t++)
+        {
+            int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
+            if (bt == 0) break;
+            long n = (long)bt * hidden;
+            Accelerator.RnnStepBackward(Config.Nonlinearity, bt, hidden, ws.Step(l, 1, t, bt), wHh, dhNext.Slice(0, n),
+                DPre(ws, l, 1).Sub((long)layout.Offsets[t] * hidden, n), dhPrev.Slice(0, n));
+            if (next < bt)
+                Accelerator.Copy(dhPrev.Slice((long)next * hidden, (long)(bt - next) * hidden), dh0.Sub((long)next * hidden, (long)(bt - next) * hidden));
+            (dhNext, dhPrev) = (dhPrev, dhNext);
+        }
+    }
+
+    /// <summary>dW_hh = dPre^T h_prev, dW_ih[:, part] = dPre^T x_part, db_ih = db_hh = Σ dPre, each over all rows at once.</summary>
+    private void WeightGradients(RnnWorkspace ws, int l, int d, bool dropout)
+    {
+        int rows = ws.Layout.Rows, hidden = Config.HiddenSize, inSize = Config.LayerInputSize(l);
+        var dPre = DPre(ws, l, d);
+        Accelerator.Gemm(GemmSpec.Dense(true, false, hidden, hidden, rows), dPre, ws.Previous(l, d), Gradient(ParameterLayout.WeightHh(l, d)));
+        var dW = Gradient(ParameterLayout.WeightIh(l, d));
+        foreach (var (x, width, column) in LayerInputs(ws, l, dropout))
+            Accelerator.Gemm(new GemmSpec(true, false, hidden, width, rows, 1f, 0f, hidden, width, inSize), dPre, x, dW.Sub(column, dW.Length - column));
+        Accelerator.ColumnSum(rows, hidden, dPre, Gradient(ParameterLayout.BiasIh(l, d)), 0f);
+        Accelerator.Copy(Gradient(ParameterLayout.BiasIh(l, d)), Gradient(ParameterLayout.BiasHh(l, d)));
     }
 }
-
-/// <summary>The loss and its gradients with respect to every parameter, the input and the initial state.</summary>
-public sealed record GradientResult(double Loss, IReadOnlyDictionary<string, Tensor> Parameters, Tensor Input, Tensor InitialState);

@@ -5,105 +5,147 @@ namespace RnnGpu.Model;
 public sealed partial class RnnModel
 {
     /// <summary>
-    /// The forward pass over a workspace whose Input and initial states (slot 0 of each layer) are set.
-    /// Per layer: one GEMM projects every step's input, then one fused launch per step adds the
-    /// recurrent product and the activation in place. Then one GEMM for the head over all steps.
+    /// The forward pass over a workspace whose Input, Layout and initial states are set. Per layer and
+    /// direction: one GEMM per input part projects every step's input at once, then one fused launch per
+    /// step adds the recurrent product and the activation in place, over only the sequences still running.
+    /// Then the head: one GEMM over all steps, or over the final states (many-to-one).
+    /// With <paramref name="dropoutMasks"/> (training), each layer but the last feeds the next through its mask.
     /// </summary>
-    internal void ForwardDevice(RnnWorkspace ws)
+    internal void ForwardDevice(RnnWorkspace ws, Func<int, int, ReadOnlyMemory<float>>? dropoutMasks = null)
     {
-        int batch = ws.Batch, time = ws.Time, hidden = Config.HiddenSize, tb = time * batch;
+        var layout = ws.Layout;
+        int hidden = Config.HiddenSize, rows = layout.Rows;
         var acc = Accelerator;
         for (int l = 0; l < Config.NumLayers; l++)
         {
-            Slice x = l == 0 ? ws.Input : ws.Outputs(l - 1);     // [T*B, in]
-            Slice pre = ws.Outputs(l);                            // [T*B, H], becomes h_1..h_T in place
-            acc.Gemm(GemmSpec.Dense(false, true, tb, hidden, Config.LayerInputSize(l)), x, Parameter(ParameterLayout.WeightIh(l)), pre);
-            acc.AddBias(tb, hidden, Parameter(ParameterLayout.BiasIh(l)), pre);
-            acc.AddBias(tb, hidden, Parameter(ParameterLayout.BiasHh(l)), pre);
-            var wHh = Parameter(ParameterLayout.WeightHh(l));
-            for (int t = 0; t < time; t++)
+            for (int d = 0; d < Config.Directions; d++)
             {
-                var h = ws.State(l, t + 1);
-                acc.RnnStepForward(Config.Nonlinearity, batch, hidden, h, ws.State(l, t), wHh, h);
+                Slice pre = ws.Outputs(l, d);   // [Rows, H], becomes h in place
+                ProjectInputs(ws, l, d, pre, dropoutMasks is not null);
+                acc.AddBias(rows, hidden, Parameter(ParameterLayout.BiasIh(l, d)), pre);
+                acc.AddBias(rows, hidden, Parameter(ParameterLayout.BiasHh(l, d)), pre);
+                if (d == 0) RecurForward(ws, l);
+                else RecurReverse(ws, l);
             }
+            if (dropoutMasks is not null && l < Config.NumLayers - 1 && Config.Dropout > 0)
+                for (int d = 0; d < Config.Directions; d++)
+                {
+                    var mask = ws.Mask(l, d).Slice(0, (long)rows * hidden);
+                    acc.CopyIn(dropoutMasks(l, d).Span, mask);
+                    acc.Multiply(ws.Outputs(l, d), mask, ws.Dropped(l, d).Slice(0, (long)rows * hidden));
+                }
         }
-        if (ws.HeadOutput is { } y)
+        if (ws.HeadOutput is { } y) HeadForward(ws, y);
+    }
+
+    /// <summary>The input of layer l: x, or each direction of the layer below (masked in training with dropout): [Rows, width] parts.</summary>
+    private IEnumerable<(Slice X, int Width, int Column)> LayerInputs(RnnWorkspace ws, int layer, bool dropped)
+    {
+        if (layer == 0)
         {
-            // y = h W_o^T + b_o: [T*B, H] x [O, H]^T
-            acc.Gemm(GemmSpec.Dense(false, true, tb, Config.OutputSize, hidden), ws.Outputs(Config.NumLayers - 1), Parameter(ParameterLayout.HeadWeight), y);
-            acc.AddBias(tb, Config.OutputSize, Parameter(ParameterLayout.HeadBias), y);
+            yield return (ws.Input.Slice(0, (long)ws.Layout.Rows * Config.InputSize), Config.InputSize, 0);
+            yield break;
+        }
+        int h = Config.HiddenSize;
+        bool masked = dropped && Config.Dropout > 0;
+        for (int d = 0; d < Config.Directions; d++)
+            yield return (masked ? ws.Dropped(layer - 1, d).Slice(0, (long)ws.Layout.Rows * h) : ws.Outputs(layer - 1, d), h, d * h);
+    }
+
+    /// <summary>pre = Σ_parts x_part W_ih[:, part]^T: [Rows, in_part] x [H, in]^T restricted to the part's columns.</summary>
+    private void ProjectInputs(RnnWorkspace ws, int layer, int direction, Slice pre, bool dropped)
+    {
+        int hidden = Config.HiddenSize, inSize = Config.LayerInputSize(layer), rows = ws.Layout.Rows;
+        var w = Parameter(ParameterLayout.WeightIh(layer, direction));
+        float beta = 0f;
+        foreach (var (x, width, column) in LayerInputs(ws, layer, dropped))
+        {
+            var spec = new GemmSpec(false, true, rows, hidden, width, 1f, beta, width, inSize, hidden);
+            Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre);
+            beta = 1f;
         }
     }
 
     /// <summary>
-    /// Runs the model on input [B, T, I] from initial state h0 [L, B, H] (zeros when null).
-    /// Returns the outputs [B, T, O] (the head's raw values, or the top layer's states without a head)
-    /// and the final state of each layer [L, B, H].
+    /// Forward direction: step t reads the state of step t - 1 (h0 for t = 0) for its first b_t rows.
+    /// Sequences that end at step t leave their state in Final; without a uniform layout, each step's
+    /// starting state is also gathered into the Previous buffer for the weight gradient.
     /// </summary>
-    public RnnOutput Forward(Tensor input, Tensor? initialState = null)
+    private void RecurForward(RnnWorkspace ws, int l)
     {
-        var (batch, time) = CheckInput(input);
-        var ws = Workspace(batch, time);
-        LoadInputs(ws, input, initialState);
-        ForwardDevice(ws);
-        return ReadOutputs(ws);
-    }
-
-    internal (int Batch, int Time) CheckInput(Tensor input)
-    {
-        if (input.Rank != 3 || input.Shape[2] != Config.InputSize || input.Shape[0] < 1 || input.Shape[1] < 1)
-            throw new ShapeException($"input has shape {input.ShapeText}, expected [batch, time, {Config.InputSize}] with batch and time at least 1");
-        CheckFinite(input, "input");
-        return (input.Shape[0], input.Shape[1]);
-    }
-
-    internal static void CheckFinite(Tensor t, string what)
-    {
-        int bad = Array.FindIndex(t.Data, v => !float.IsFinite(v));
-        if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({t.Data[bad]}) at flat index {bad}");
-    }
-
-    internal void LoadInputs(RnnWorkspace ws, Tensor input, Tensor? initialState)
-    {
-        var xt = new float[input.Length];
-        SequenceLayout.BatchToTimeMajor(input.Data, ws.Batch, ws.Time, Config.InputSize, xt);
-        Accelerator.CopyIn(xt, ws.Input);
-        SetInitialState(ws, initialState);
-    }
-
-    internal void SetInitialState(RnnWorkspace ws, Tensor? initialState)
-    {
-        if (initialState is null)
+        var layout = ws.Layout;
+        int hidden = Config.HiddenSize;
+        var acc = Accelerator;
+        var wHh = Parameter(ParameterLayout.WeightHh(l, 0));
+        for (int t = 0; t < layout.Time; t++)
         {
-            for (int l = 0; l < Config.NumLayers; l++) Accelerator.Fill(ws.State(l, 0), 0f);
-            return;
+            int bt = layout.BatchSizes[t];
+            if (bt == 0) break;
+            var hPrev = t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt);
+            if (!layout.Uniform) acc.Copy(hPrev, ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden));
+            var h = ws.Step(l, 0, t, bt);
+            acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
+            int ended = layout.BatchSize(t + 1);
+            if (ended < bt)
+                acc.Copy(ws.Step(l, 0, t, bt).Sub((long)ended * hidden, (long)(bt - ended) * hidden),
+                    ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
         }
-        int[] expected = [Config.NumLayers, ws.Batch, Config.HiddenSize];
-        if (!initialState.Shape.AsSpan().SequenceEqual(expected))
-            throw new ShapeException($"initial state has shape {initialState.ShapeText}, expected [{string.Join(", ", expected)}] (layers, batch, hidden)");
-        CheckFinite(initialState, "initial state");
-        for (int l = 0; l < Config.NumLayers; l++)
-            Accelerator.CopyIn(initialState.Data.AsSpan((int)(l * ws.StepSize), (int)ws.StepSize), ws.State(l, 0));
+        KeepInitialOfEmpty(ws, l, 0);
     }
 
-    internal RnnOutput ReadOutputs(RnnWorkspace ws)
+    /// <summary>A sequence with no step here (a truncated-BPTT chunk after its end) keeps its state.</summary>
+    private void KeepInitialOfEmpty(RnnWorkspace ws, int l, int d)
     {
-        int width = Config.OutputWidth;
-        var yt = Accelerator.ToArray(ws.ModelOutput);
-        var y = new float[yt.Length];
-        SequenceLayout.TimeToBatchMajor(yt, ws.Batch, ws.Time, width, y);
-        return new RnnOutput(new Tensor(y, ws.Batch, ws.Time, width), FinalState(ws));
+        int b0 = ws.Layout.BatchSize(0), h = Config.HiddenSize;
+        if (b0 < ws.Batch)
+            Accelerator.Copy(ws.Initial(l, d, b0, ws.Batch - b0), ws.Final[l, d].Slice((long)b0 * h, (long)(ws.Batch - b0) * h));
     }
 
-    /// <summary>h_T of every layer: [L, B, H].</summary>
-    internal Tensor FinalState(RnnWorkspace ws)
+    /// <summary>
+    /// Reverse direction: step t reads the state of step t + 1 for the sequences that reach it and h0 for
+    /// those whose last step is t. That mixed start is gathered into the Previous buffer (the reverse
+    /// layout keeps h0 after the last step, so a uniform layout needs no gathering).
+    /// </summary>
+    private void RecurReverse(RnnWorkspace ws, int l)
     {
-        var h = new float[Config.NumLayers * ws.StepSize];
-        for (int l = 0; l < Config.NumLayers; l++)
-            Accelerator.CopyOut(ws.State(l, ws.Time), h.AsSpan((int)(l * ws.StepSize), (int)ws.StepSize));
-        return new Tensor(h, Config.NumLayers, ws.Batch, Config.HiddenSize);
+        var layout = ws.Layout;
+        int hidden = Config.HiddenSize;
+        var acc = Accelerator;
+        var wHh = Parameter(ParameterLayout.WeightHh(l, 1));
+        for (int t = layout.Time - 1; t >= 0; t--)
+        {
+            int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
+            if (bt == 0) continue;
+            Slice hPrev;
+            if (layout.Uniform)
+                hPrev = t == layout.Time - 1 ? ws.Initial(l, 1, 0, bt) : ws.Step(l, 1, t + 1, bt);
+            else
+            {
+                hPrev = ws.PreviousBuffer(l, 1).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden);
+                if (next > 0) acc.Copy(ws.Step(l, 1, t + 1, next), hPrev.Sub(0, (long)next * hidden));
+                acc.Copy(ws.Initial(l, 1, next, bt - next), hPrev.Sub((long)next * hidden, (long)(bt - next) * hidden));
+            }
+            var h = ws.Step(l, 1, t, bt);
+            acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
+        }
+        int b0 = layout.BatchSize(0);
+        if (b0 > 0) acc.Copy(ws.Step(l, 1, 0, b0), ws.Final[l, 1].Slice(0, (long)b0 * hidden));
+        KeepInitialOfEmpty(ws, l, 1);
+    }
+
+    /// <summary>y = Σ_d h_d W_o[:, d]^T + b_o over every step [Rows, O], or over the final states [B, O].</summary>
+    private void HeadForward(RnnWorkspace ws, DeviceBuffer y)
+    {
+        int o = Config.OutputSize, hidden = Config.HiddenSize, top = Config.NumLayers - 1;
+        int rows = Config.ManyToOne ? ws.Batch : ws.Layout.Rows;
+        var w = Parameter(ParameterLayout.HeadWeight);
+        var output = y.Slice(0, (long)rows * o);
+        for (int d = 0; d < Config.Directions; d++)
+        {
+            Slice h = Config.ManyToOne ? ws.Final[top, d].All : ws.Outputs(top, d);
+            var spec = new GemmSpec(false, true, rows, o, hidden, 1f, d == 0 ? 0f : 1f, hidden, Config.LayerOutputSize, o);
+            Accelerator.Gemm(spec, h, w.Sub(d * hidden, w.Length - d * hidden), output);
+        }
+        Accelerator.AddBias(rows, o, Parameter(ParameterLayout.HeadBias), output);
     }
 }
-
-/// <summary>Outputs [B, T, O] and the final state of each layer [L, B, H].</summary>
-public sealed record RnnOutput(Tensor Output, Tensor FinalState);

@@ -38,16 +38,19 @@ public sealed partial class RnnModel : IDisposable
     public DeviceBuffer Gradients { get; }
 
     /// <summary>
-    /// A new model initialized as PyTorch does: every nn.RNN parameter and both head parameters
-    /// uniform in (-1/sqrt(H), 1/sqrt(H)). The same seed gives the same weights.
+    /// A new model initialized as PyTorch does: every nn.RNN parameter uniform in (-1/sqrt(H), 1/sqrt(H)),
+    /// the head's (nn.Linear) in (-1/sqrt(fan_in), 1/sqrt(fan_in)). The same seed gives the same weights.
     /// </summary>
     public static RnnModel Create(RnnConfig config, Accelerator accelerator, int seed = 0)
     {
         var model = new RnnModel(config, accelerator);
         var rng = new Random(seed);
         var values = new float[model.Layout.TotalLength];
-        float bound = 1f / MathF.Sqrt(config.HiddenSize);
-        for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() * 2 - 1) * bound;
+        foreach (var p in model.Layout.Parameters)
+        {
+            float bound = 1f / MathF.Sqrt(p.Name.StartsWith("head.", StringComparison.Ordinal) ? config.LayerOutputSize : config.HiddenSize);
+            for (long i = p.Offset; i < p.Offset + p.Length; i++) values[i] = (float)(rng.NextDouble() * 2 - 1) * bound;
+        }
         accelerator.CopyIn(values, model.Parameters);
         return model;
     }

@@ -3,14 +3,18 @@ using RnnGpu.Accelerators;
 namespace RnnGpu.Model;
 
 /// <summary>
-/// Device buffers for one (batch, time) shape, allocated once and reused across calls.
-/// Everything is time-major so that step t is one contiguous [B, *] slice.
-/// The forward buffers always exist; the backward ones are made on the first training call.
+/// Device buffers for batches of up to (batch, time) shape, allocated once and reused across calls.
+/// Everything is packed time-major (<see cref="StepLayout"/>): step t is one contiguous [b_t, *] block.
+/// The layout of the batch in flight is <see cref="Layout"/>. Backward buffers are made on the first
+/// training call, dropout buffers on the first training call with dropout.
 /// </summary>
 internal sealed class RnnWorkspace : IDisposable
 {
     private readonly Accelerator _acc;
     private readonly RnnConfig _config;
+    private readonly List<DeviceBuffer> _owned = new();
+    private DeviceBuffer?[,]? _previous, _dropped, _masks;
+    private BackwardBuffers? _backward;
 
     public RnnWorkspace(Accelerator acc, RnnConfig config, int batch, int time)
     {
@@ -18,99 +22,151 @@ internal sealed class RnnWorkspace : IDisposable
         _config = config;
         Batch = batch;
         Time = time;
-        long tb = (long)time * batch, bh = (long)batch * config.HiddenSize;
-        Input = acc.Allocate(tb * config.InputSize);
-        States = new DeviceBuffer[config.NumLayers];
-        for (int l = 0; l < States.Length; l++) States[l] = acc.Allocate((time + 1) * bh);
-        HeadOutput = config.HasHead ? acc.Allocate(tb * config.OutputSize) : null;
+        Layout = StepLayout.Full(batch, time);
+        long capacity = (long)time * batch, h = config.HiddenSize;
+        Input = Own(capacity * config.InputSize);
+        States = new DeviceBuffer[config.NumLayers, config.Directions];
+        Final = new DeviceBuffer[config.NumLayers, config.Directions];
+        for (int l = 0; l < config.NumLayers; l++)
+        for (int d = 0; d < config.Directions; d++)
+        {
+            States[l, d] = Own((capacity + batch) * h);
+            Final[l, d] = Own(batch * h);
+        }
+        HeadOutput = config.HasHead ? Own((config.ManyToOne ? batch : capacity) * config.OutputSize) : null;
     }
 
     public int Batch { get; }
     public int Time { get; }
 
-    /// <summary>x: [T, B, I].</summary>
-    public DeviceBuffer Input { get; }
-
-    /// <summary>Per layer [T + 1, B, H]: slot 0 is the initial state h0, slot t + 1 is h_t.</summary>
-    public DeviceBuffer[] States { get; }
-
-    /// <summary>y: [T, B, O], the head's raw outputs; null without a head.</summary>
-    public DeviceBuffer? HeadOutput { get; }
-
-    public BackwardBuffers Backward => _backward ??= new BackwardBuffers(_acc, _config, Batch, Time);
-    private BackwardBuffers? _backward;
+    /// <summary>The layout of the batch currently loaded: its rows fit in this workspace.</summary>
+    public StepLayout Layout { get; set; }
 
     public long StepSize => (long)Batch * _config.HiddenSize;
 
-    /// <summary>h_1 .. h_T of a layer: [T, B, H].</summary>
-    public Slice Outputs(int layer) => States[layer].Slice(StepSize, Time * StepSize);
+    /// <summary>x, packed: [Rows, I].</summary>
+    public DeviceBuffer Input { get; }
 
-    /// <summary>h_0 .. h_{T-1} of a layer, the states each step started from: [T, B, H].</summary>
-    public Slice PreviousStates(int layer) => States[layer].Slice(0, Time * StepSize);
+    /// <summary>
+    /// Per layer and direction, [Rows + B, H]: every step's state, and the initial state. The forward
+    /// direction keeps h0 first and step t at row B + offset_t, so the state each step starts from is the
+    /// block before it; the reverse direction keeps step t at row offset_t and h0 last, for the same reason.
+    /// </summary>
+    public DeviceBuffer[,] States { get; }
 
-    public Slice State(int layer, int slot) => States[layer].Slice(slot * StepSize, StepSize);
+    /// <summary>Per layer and direction, [B, H]: each sequence's final state (sorted order).</summary>
+    public DeviceBuffer[,] Final { get; }
 
-    /// <summary>The model's output: the head's, or the top layer's hidden states. [T, B, OutputWidth].</summary>
-    public Slice ModelOutput => HeadOutput?.All ?? Outputs(_config.NumLayers - 1);
+    /// <summary>The head's raw outputs: [Rows, O], or [B, O] many-to-one; null without a head.</summary>
+    public DeviceBuffer? HeadOutput { get; }
+
+    private long H => _config.HiddenSize;
+
+    /// <summary>Row (in units of H) where step t's block starts in States[l, d].</summary>
+    private long StepRow(int direction, int t) => (direction == 0 ? Batch : 0) + Layout.Offsets[t];
+
+    private long InitialRow(int direction) => direction == 0 ? 0 : Layout.Rows;
+
+    /// <summary>Step t's states, the first <paramref name="rows"/> sequences: [rows, H].</summary>
+    public Slice Step(int layer, int direction, int t, int rows) => States[layer, direction].Slice(StepRow(direction, t) * H, rows * H);
+
+    /// <summary>The initial state rows [first, first + rows): [rows, H].</summary>
+    public Slice Initial(int layer, int direction, int first, int rows) =>
+        States[layer, direction].Slice((InitialRow(direction) + first) * H, rows * H);
+
+    /// <summary>Every step's output of one direction, packed: [Rows, H].</summary>
+    public Slice Outputs(int layer, int direction) => States[layer, direction].Slice(StepRow(direction, 0) * H, Layout.Rows * H);
+
+    /// <summary>
+    /// The state each row's step started from, packed like <see cref="Outputs"/>: [Rows, H]. Contiguous in
+    /// States for a uniform layout; otherwise gathered, step by step during the forward pass, into a buffer.
+    /// </summary>
+    public Slice Previous(int layer, int direction)
+    {
+        if (Layout.Uniform)
+            return direction == 0
+                ? States[layer, direction].Slice(0, Layout.Rows * H)
+                : States[layer, direction].Slice(Batch * H, Layout.Rows * H);
+        return PreviousBuffer(layer, direction).Slice(0, Layout.Rows * H);
+    }
+
+    public DeviceBuffer PreviousBuffer(int layer, int direction)
+    {
+        _previous ??= new DeviceBuffer?[_config.NumLayers, _config.Directions];
+        return _previous[layer, direction] ??= Own((long)Time * Batch * H);
+    }
+
+    /// <summary>What the layer above reads: the outputs, or with dropout in training their masked copy [Rows, H].</summary>
+    public DeviceBuffer Dropped(int layer, int direction) =>
+        (_dropped ??= new DeviceBuffer?[_config.NumLayers, _config.Directions])[layer, direction] ??= Own((long)Time * Batch * H);
+
+    /// <summary>The dropout mask of a layer's output, 0 or 1 / (1 - p): [Rows, H].</summary>
+    public DeviceBuffer Mask(int layer, int direction) =>
+        (_masks ??= new DeviceBuffer?[_config.NumLayers, _config.Directions])[layer, direction] ??= Own((long)Time * Batch * H);
+
+    public BackwardBuffers Backward => _backward ??= new BackwardBuffers(this);
+
+    private DeviceBuffer Own(long length)
+    {
+        var buffer = _acc.Allocate(length);
+        _owned.Add(buffer);
+        return buffer;
+    }
 
     public void Dispose()
     {
-        Input.Dispose();
-        foreach (var s in States) s.Dispose();
-        HeadOutput?.Dispose();
-        _backward?.Dispose();
+        foreach (var b in _owned) b.Dispose();
+        _owned.Clear();
     }
 
     /// <summary>Buffers of BPTT and of the loss.</summary>
-    internal sealed class BackwardBuffers : IDisposable
+    internal sealed class BackwardBuffers
     {
-        public BackwardBuffers(Accelerator acc, RnnConfig config, int batch, int time)
+        public BackwardBuffers(RnnWorkspace ws)
         {
-            long tb = (long)time * batch, bh = (long)batch * config.HiddenSize;
-            int width = config.OutputWidth;
-            DStates = new DeviceBuffer[config.NumLayers];
-            for (int l = 0; l < DStates.Length; l++) DStates[l] = acc.Allocate(time * bh);
-            DHeadOutput = config.HasHead ? acc.Allocate(tb * width) : null;
-            DhA = acc.Allocate(bh);
-            DhB = acc.Allocate(bh);
-            DInput = acc.Allocate(tb * config.InputSize);
-            DInitialState = acc.Allocate(config.NumLayers * bh);
-            Target = acc.Allocate(tb * width);
-            LossValues = acc.Allocate(tb * width);
+            var c = ws._config;
+            long capacity = (long)ws.Time * ws.Batch, bh = ws.StepSize;
+            DStates = new DeviceBuffer[c.NumLayers, c.Directions];
+            DFinal = new DeviceBuffer[c.NumLayers, c.Directions];
+            for (int l = 0; l < c.NumLayers; l++)
+            for (int d = 0; d < c.Directions; d++)
+            {
+                DStates[l, d] = ws.Own(capacity * c.HiddenSize);
+                DFinal[l, d] = ws.Own(bh);
+            }
+            long outputRows = c.ManyToOne ? ws.Batch : capacity;
+            DHeadOutput = c.HasHead ? ws.Own(outputRows * c.OutputSize) : null;
+            DhA = ws.Own(bh);
+            DhB = ws.Own(bh);
+            DInput = ws.Own(capacity * c.InputSize);
+            DInitialState = ws.Own(c.NumLayers * c.Directions * bh);
+            Target = ws.Own(outputRows * c.OutputWidth);
+            LossValues = ws.Own(outputRows * c.OutputWidth);
         }
 
-        /// <summary>Per layer [T, B, H]: dL/dh_t from above, overwritten in place by dL/dpre_t during BPTT.</summary>
-        public DeviceBuffer[] DStates { get; }
+        /// <summary>Per layer and direction [Rows, H]: dL/dh from above, overwritten in place by dL/dpre during BPTT.</summary>
+        public DeviceBuffer[,] DStates { get; }
 
-        /// <summary>dL/dy: [T, B, O]; null without a head (the loss then writes into the top layer's DStates).</summary>
+        /// <summary>Per layer and direction [B, H]: dL/d(final state) from outside (an encoder's decoder, many-to-one's head).</summary>
+        public DeviceBuffer[,] DFinal { get; }
+
+        /// <summary>dL/dy: [Rows, O] or [B, O]; null without a head (the loss then writes into the top layer's DStates).</summary>
         public DeviceBuffer? DHeadOutput { get; }
 
-        /// <summary>Ping-pong [B, H] buffers for the gradient carried from step t to t - 1.</summary>
+        /// <summary>Ping-pong [B, H] buffers for the gradient carried from step to step.</summary>
         public DeviceBuffer DhA { get; }
         public DeviceBuffer DhB { get; }
 
-        /// <summary>dL/dx: [T, B, I].</summary>
+        /// <summary>dL/dx: [Rows, I].</summary>
         public DeviceBuffer DInput { get; }
 
-        /// <summary>dL/dh0: [L, B, H].</summary>
+        /// <summary>dL/dh0: [L * D, B, H], sorted order.</summary>
         public DeviceBuffer DInitialState { get; }
 
-        /// <summary>Targets, time-major: [T, B, O] values, or [T, B] class ids for cross-entropy.</summary>
+        /// <summary>Targets, packed: [Rows, O] values or [Rows] class ids ([B, *] many-to-one).</summary>
         public DeviceBuffer Target { get; }
 
         /// <summary>Per-row or per-element losses, summed on the host in double.</summary>
         public DeviceBuffer LossValues { get; }
-
-        public void Dispose()
-        {
-            foreach (var d in DStates) d.Dispose();
-            DHeadOutput?.Dispose();
-            DhA.Dispose();
-            DhB.Dispose();
-            DInput.Dispose();
-            DInitialState.Dispose();
-            Target.Dispose();
-            LossValues.Dispose();
-        }
     }
 }

@@ -6,60 +6,86 @@ namespace RnnGpu.Training;
 /// <summary>Validates targets and runs the loss kernels, which also write dL/dy for BPTT.</summary>
 internal static class Losses
 {
-    /// <summary>Checks a batch-first target against the model and loss, and returns it time-major.</summary>
-    public static float[] PrepareTarget(RnnConfig config, Tensor target, LossKind kind, int batch, int time)
+    /// <summary>
+    /// Checks a batch-first target against the model, the loss and the layout, and returns it packed like
+    /// the model's output: [Rows, O] (or [Rows] class ids), or [B, O] / [B] in sorted order many-to-one.
+    /// Targets at padded steps are not checked and not used.
+    /// </summary>
+    public static float[] PrepareTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout)
     {
         if (!Enum.IsDefined(kind)) throw new ShapeException($"unknown loss {(int)kind}");
-        int width = config.OutputWidth;
-        if (kind == LossKind.CrossEntropy)
+        int width = config.OutputWidth, batch = layout.Batch, time = layout.Time;
+        bool classes = kind == LossKind.CrossEntropy;
+        int[] expected = (config.ManyToOne, classes) switch
         {
-            if (target.Rank != 2 || target.Shape[0] != batch || target.Shape[1] != time)
-                throw new ShapeException($"cross-entropy targets have shape {target.ShapeText}, expected [{batch}, {time}] class ids");
-            for (int i = 0; i < target.Length; i++)
-            {
-                float v = target.Data[i];
-                if (!(v >= 0 && v < width && v == MathF.Floor(v)))
-                    throw new ShapeException($"target class {v} at [{i / time}, {i % time}] is not an integer in [0, {width})");
-            }
-        }
-        else
+            (true, true) => [batch],
+            (true, false) => [batch, width],
+            (false, true) => [batch, time],
+            _ => [batch, time, width],
+        };
+        if (!target.Shape.AsSpan().SequenceEqual(expected))
+            throw new ShapeException($"{(classes ? "cross-entropy targets" : "targets")} have shape {target.ShapeText}, expected [{string.Join(", ", expected)}]{(classes ? " class ids" : "")}");
+        int features = classes ? 1 : width;
+        int steps = config.ManyToOne ? 1 : time;
+        for (int b = 0; b < batch; b++)
         {
-            if (target.Rank != 3 || target.Shape[0] != batch || target.Shape[1] != time || target.Shape[2] != width)
-                throw new ShapeException($"targets have shape {target.ShapeText}, expected [{batch}, {time}, {width}]");
-            Model.RnnModel.CheckFinite(target, "target");
-            if (kind == LossKind.BinaryCrossEntropy && Array.FindIndex(target.Data, v => v < 0 || v > 1) is var bad and >= 0)
-                throw new ShapeException($"binary cross-entropy target {target.Data[bad]} at flat index {bad} is outside [0, 1]");
+            int real = config.ManyToOne ? 1 : layout.LengthOf(b);   // padded steps are neither checked nor used
+            for (int t = 0; t < real; t++)
+            for (int k = 0; k < features; k++)
+                CheckValue(target.Data[(b * steps + t) * features + k], kind, width, config.ManyToOne ? $"[{b}]" : $"[{b}, {t}]");
         }
-        int features = kind == LossKind.CrossEntropy ? 1 : width;
-        var result = new float[target.Length];
-        SequenceLayout.BatchToTimeMajor(target.Data, batch, time, features, result);
-        return result;
+        return config.ManyToOne
+            ? layout.SortRows(target.Data, 1, features, toSorted: true)
+            : layout.Pack(target.Data, features);
+    }
+
+    private static void CheckValue(float v, LossKind kind, int width, string at)
+    {
+        if (kind == LossKind.CrossEntropy && !(v >= 0 && v < width && v == MathF.Floor(v)))
+            throw new ShapeException($"target class {v} at {at} is not an integer in [0, {width})");
+        if (kind != LossKind.CrossEntropy && !float.IsFinite(v))
+            throw new ShapeException($"target holds a non-finite value ({v}) at {at}");
+        if (kind == LossKind.BinaryCrossEntropy && (v < 0 || v > 1))
+            throw new ShapeException($"binary cross-entropy target {v} at {at} is outside [0, 1]");
     }
 
     /// <summary>
-    /// Uploads a time-major target, computes the mean loss of the workspace's output and writes
-    /// dL/dy (already divided by the count the mean uses) where BPTT expects it.
+    /// Uploads a packed target, computes the mean loss of the workspace's output over the real steps,
+    /// and writes dL/dy (already divided by the count the mean uses) where BPTT expects it.
     /// </summary>
-    public static double Evaluate(RnnModel model, RnnWorkspace ws, ReadOnlySpan<float> timeMajorTarget, LossKind kind)
+    public static double Evaluate(RnnModel model, RnnWorkspace ws, ReadOnlySpan<float> packedTarget, LossKind kind)
     {
         var acc = model.Accelerator;
+        var config = model.Config;
         var bw = ws.Backward;
-        int width = model.Config.OutputWidth, rows = ws.Time * ws.Batch;
-        Slice dOut = bw.DHeadOutput?.All ?? bw.DStates[model.Config.NumLayers - 1].All;
-        var target = bw.Target.Slice(0, timeMajorTarget.Length);
-        acc.CopyIn(timeMajorTarget, target);
+        int width = config.OutputWidth, rows = config.ManyToOne ? ws.Batch : ws.Layout.Rows;
+        long n = (long)rows * width;
+        Slice output, dOut;
+        if (bw.DHeadOutput is { } dHead)
+        {
+            output = ws.HeadOutput!.Slice(0, n);
+            dOut = dHead.Slice(0, n);
+        }
+        else if (config.Directions == 1)
+        {
+            output = ws.Outputs(config.NumLayers - 1, 0);
+            dOut = bw.DStates[config.NumLayers - 1, 0].Slice(0, n);
+        }
+        else throw new ShapeException("a bidirectional model without a head cannot be trained on its raw states; give it a head");
 
+        var target = bw.Target.Slice(0, packedTarget.Length);
+        acc.CopyIn(packedTarget, target);
         int count;
         if (kind == LossKind.CrossEntropy)
         {
             count = rows;
-            acc.SoftmaxCrossEntropy(rows, width, ws.ModelOutput, target, dOut, bw.LossValues, 1f / count);
+            acc.SoftmaxCrossEntropy(rows, width, output, target, dOut, bw.LossValues, 1f / count);
         }
         else
         {
-            count = rows * width;
-            if (kind == LossKind.Mse) acc.MseLoss(count, ws.ModelOutput, target, dOut, bw.LossValues, 1f / count);
-            else acc.BceWithLogitsLoss(count, ws.ModelOutput, target, dOut, bw.LossValues, 1f / count);
+            count = (int)n;
+            if (kind == LossKind.Mse) acc.MseLoss(count, output, target, dOut, bw.LossValues, 1f / count);
+            else acc.BceWithLogitsLoss(count, output, target, dOut, bw.LossValues, 1f / count);
         }
         var values = new float[count];
         acc.CopyOut(bw.LossValues.Slice(0, count), values);
@@ -70,7 +96,4 @@ internal static class Losses
             throw new NonFiniteException($"the {kind} loss is {mean}: the step was stopped and the weights are unchanged");
         return mean;
     }
-
-    public static double Evaluate(RnnModel model, RnnWorkspace ws, Tensor target, LossKind kind) =>
-        Evaluate(model, ws, PrepareTarget(model.Config, target, kind, ws.Batch, ws.Time), kind);
 }

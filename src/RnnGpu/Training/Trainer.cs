@@ -4,21 +4,29 @@ namespace RnnGpu.Training;
 
 /// <summary>
 /// One optimizer step per batch, or with truncated BPTT one step per chunk of <see cref="Bptt"/>
-/// time steps, the hidden state carried (detached) from chunk to chunk. Each step: forward, loss,
-/// backward, gradient norm, optional clipping by global norm, update. A non-finite loss or gradient
-/// raises <see cref="NonFiniteException"/> before the update, so the weights stay as they were.
+/// time steps, the hidden state carried (detached) from chunk to chunk. Each step: forward (with
+/// dropout between layers when the model has it), loss, backward, gradient norm, optional clipping by
+/// global norm, update. A non-finite loss or gradient raises <see cref="NonFiniteException"/> before
+/// the update, so the weights stay as they were.
 /// </summary>
 public sealed class Trainer
 {
-    public Trainer(RnnModel model, Optimizer optimizer, LossKind loss, float? clipNorm = null, int? bptt = null)
+    private readonly DropoutMasks? _dropout;
+
+    public Trainer(RnnModel model, Optimizer optimizer, LossKind loss, float? clipNorm = null, int? bptt = null, int seed = 0)
     {
         if (clipNorm is { } c && !(c > 0 && float.IsFinite(c))) throw new ShapeException($"clip norm {c} must be a positive finite number");
         if (bptt is < 1) throw new ShapeException($"truncated BPTT length {bptt} must be at least 1");
+        if (bptt is not null && model.Config.Bidirectional)
+            throw new ShapeException("truncated BPTT needs the future of each chunk for a bidirectional model; train it on whole sequences");
+        if (bptt is not null && model.Config.ManyToOne)
+            throw new ShapeException("a many-to-one model has one loss at the end of each sequence; train it on whole sequences, without --bptt");
         Model = model;
         Optimizer = optimizer;
         Loss = loss;
         ClipNorm = clipNorm;
         Bptt = bptt;
+        _dropout = model.Config.Dropout > 0 ? new DropoutMasks(model.Config.Dropout, seed) : null;
     }
 
     public RnnModel Model { get; }
@@ -29,49 +37,68 @@ public sealed class Trainer
 
     /// <summary>
     /// Trains on one batch: input [B, T, I], target as <see cref="LossKind"/> says, initial state
-    /// [L, B, H] or zeros. Returns the loss before the update (averaged over chunks, weighted by
-    /// their length), the last chunk's gradient norm before clipping, and the final state.
+    /// [L * D, B, H] or zeros, each sequence to its length (all T when null). Returns the loss before
+    /// the update (averaged over chunks, weighted by their real steps), the last chunk's gradient norm
+    /// before clipping, and the final state.
     /// </summary>
-    public TrainStepResult Step(Tensor input, Tensor target, Tensor? initialState = null)
+    public TrainStepResult Step(Tensor input, Tensor target, Tensor? initialState = null, IReadOnlyList<int>? lengths = null)
     {
         var model = Model;
         var acc = model.Accelerator;
         var (batch, time) = model.CheckInput(input);
-        var targetTm = Losses.PrepareTarget(model.Config, target, Loss, batch, time);
-        var inputTm = new float[input.Length];
-        SequenceLayout.BatchToTimeMajor(input.Data, batch, time, model.Config.InputSize, inputTm);
+        var full = StepLayout.ForLengths(batch, time, lengths);
+        Losses.PrepareTarget(model.Config, target, Loss, full);   // every check before the first update
 
         int chunk = Math.Min(Bptt ?? time, time);
-        int inWidth = model.Config.InputSize, targetWidth = targetTm.Length / (batch * time);
         RnnWorkspace? previous = null;
         double weightedLoss = 0, norm = 0;
         for (int t0 = 0; t0 < time; t0 += chunk)
         {
             int len = Math.Min(chunk, time - t0);
+            var layout = len == time ? full : full.Chunk(t0, len);
+            if (layout.Rows == 0) continue;   // every sequence ended before this chunk
             var ws = model.Workspace(batch, len);
-            acc.CopyIn(inputTm.AsSpan(t0 * batch * inWidth, len * batch * inWidth), ws.Input);
+            ws.Layout = layout;
+            var x = len == time ? input : SliceTime(input, t0, len);
+            acc.CopyIn(layout.Pack(x.Data, model.Config.InputSize), ws.Input.Slice(0, (long)layout.Rows * model.Config.InputSize));
             if (previous is null) model.SetInitialState(ws, initialState);
-            else
-                for (int l = 0; l < model.Config.NumLayers; l++)
-                    acc.Copy(previous.State(l, previous.Time), ws.State(l, 0));
+            else CarryState(previous, ws);
 
             double loss;
             try
             {
-                model.ForwardDevice(ws);
-                loss = Losses.Evaluate(model, ws, targetTm.AsSpan(t0 * batch * targetWidth, len * batch * targetWidth), Loss);
-                model.BackwardDevice(ws, inputGradient: false);
+                var y = len == time ? target : SliceTime(target, t0, len);
+                model.ForwardDevice(ws, model.MaskSource(ws, _dropout));
+                loss = Losses.Evaluate(model, ws, Losses.PrepareTarget(model.Config, y, Loss, layout), Loss);
+                model.BackwardDevice(ws, inputGradient: false, dropout: _dropout is not null);
                 norm = ClipGradients();
             }
             catch (NonFiniteException e) when (t0 > 0)
             {
-                throw new NonFiniteException($"truncated BPTT chunk at steps [{t0}, {t0 + len}): {e.Message}; the {t0 / chunk} earlier chunk(s) of this batch were applied");
+                throw new NonFiniteException($"truncated BPTT chunk at steps [{t0}, {t0 + len}): {e.Message}; the earlier chunks of this batch were applied");
             }
             Optimizer.Step(model);
-            weightedLoss += loss * len;
+            weightedLoss += loss * layout.Rows;
             previous = ws;
         }
-        return new TrainStepResult(weightedLoss / time, norm, model.FinalState(previous!));
+        return new TrainStepResult(weightedLoss / full.Rows, norm, model.FinalState(previous!));
+    }
+
+    /// <summary>The final states of one chunk become the initial states of the next (sorted order is shared).</summary>
+    private void CarryState(RnnWorkspace from, RnnWorkspace to)
+    {
+        for (int l = 0; l < Model.Config.NumLayers; l++)
+            Model.Accelerator.Copy(from.Final[l, 0], to.Initial(l, 0, 0, to.Batch));
+    }
+
+    /// <summary>Steps [t0, t0 + len) of a batch-first [B, T, ...] tensor.</summary>
+    private static Tensor SliceTime(Tensor t, int t0, int len)
+    {
+        int batch = t.Shape[0], time = t.Shape[1], f = t.Rank == 3 ? t.Shape[2] : 1;
+        var data = new float[batch * len * f];
+        for (int b = 0; b < batch; b++)
+            Array.Copy(t.Data, (b * time + t0) * f, data, b * len * f, len * f);
+        return t.Rank == 3 ? new Tensor(data, batch, len, f) : new Tensor(data, batch, len);
     }
 
     /// <summary>Global L2 norm of all gradients; scales them by clip / (norm + 1e-6) when above the clip, as torch.nn.utils.clip_grad_norm_.</summary>
@@ -90,5 +117,5 @@ public sealed class Trainer
     }
 }
 
-/// <summary>Loss before the update, gradient norm before clipping, and the final state [L, B, H].</summary>
+/// <summary>Loss before the update, gradient norm before clipping, and the final state [L * D, B, H].</summary>
 public sealed record TrainStepResult(double Loss, double GradientNorm, Tensor FinalState);

@@ -14,6 +14,9 @@ batch and stores everything as F32 tensors in a hand-written .safetensors file
 
 The script is deterministic: everything runs on the CPU in float64 from a fixed
 torch.manual_seed per case.
+
+The bidirectional, packed (variable-length) and many-to-one cases are defined in
+make_golden_sequences.py, which imports this module; both commands above also run them.
 """
 
 import json
@@ -330,7 +333,12 @@ def verify_all(tol=1e-6):
 
 
 if __name__ == "__main__":
+    # The bidirectional / packed / many-to-one cases live in make_golden_sequences.py,
+    # which imports this file for the writer, reader and optimizer helpers.
+    import make_golden_sequences
     if "--verify" in sys.argv[1:]:
         verify_all()
+        make_golden_sequences.verify_all()
     else:
         generate_all()
+        make_golden_sequences.generate_all()

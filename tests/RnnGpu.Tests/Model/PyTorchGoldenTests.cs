@@ -15,7 +15,8 @@ public sealed class PyTorchGoldenTests
 {
     public static IEnumerable<object[]> Cases()
     {
-        string[] fixtures = ["tanh_1layer_mse", "relu_2layer_ce", "tanh_3layer_bce", "tanh_2layer_nohead_mse", "relu_1layer_sgd_clip"];
+        string[] fixtures = ["tanh_1layer_mse", "relu_2layer_ce", "tanh_3layer_bce", "tanh_2layer_nohead_mse", "relu_1layer_sgd_clip",
+            "bidi_1layer_mse", "bidi_2layer_relu_ce", "packed_2layer_mse", "packed_bidi_ce", "many_to_one_mse", "many_to_one_bidi_ce"];
         foreach (var backend in TestBackends.Names)
         foreach (var f in fixtures)
             yield return [backend, f];
@@ -28,7 +29,13 @@ public sealed class PyTorchGoldenTests
 
     internal static RnnConfig ConfigOf(SafetensorsFile f) => new(
         Int(f, "input_size"), Int(f, "hidden_size"), Int(f, "num_layers"),
-        ActivationNames.Parse(f.Metadata["nonlinearity"]), Int(f, "output_size"));
+        ActivationNames.Parse(f.Metadata["nonlinearity"]), Int(f, "output_size"),
+        Bidirectional: f.Metadata.GetValueOrDefault("bidirectional") == "1",
+        HeadInput: f.Metadata.GetValueOrDefault("task") == "many_to_one" ? HeadInput.FinalState : HeadInput.EveryStep);
+
+    /// <summary>Each sequence's length, for the cases with packed sequences; null for full batches.</summary>
+    internal static int[]? LengthsOf(SafetensorsFile f) =>
+        f.Tensors.TryGetValue("lengths", out var l) ? l.Data.Select(v => (int)v).ToArray() : null;
 
     private static int Int(SafetensorsFile f, string key) => int.Parse(f.Metadata[key], CultureInfo.InvariantCulture);
 
@@ -45,7 +52,7 @@ public sealed class PyTorchGoldenTests
         var config = ConfigOf(f);
         using var acc = TestBackends.Open(backend);
         using var model = RnnModel.FromParameters(config, acc, Parameters(f, config, ""));
-        var result = model.Forward(f.Tensors["input"], f.Tensors["h0"]);
+        var result = model.Forward(f.Tensors["input"], f.Tensors["h0"], LengthsOf(f));
         Numerics.AssertClose(f.Tensors["output"].Data, result.Output.Data, Rtol, Atol, "output");
         Numerics.AssertClose(f.Tensors["h_n"].Data, result.FinalState.Data, Rtol, Atol, "h_n");
         Assert.Equal(f.Tensors["output"].Shape, result.Output.Shape);
@@ -60,7 +67,7 @@ public sealed class PyTorchGoldenTests
         using var acc = TestBackends.Open(backend);
         using var model = RnnModel.FromParameters(config, acc, Parameters(f, config, ""));
         var loss = LossNames.Parse(f.Metadata["loss"]);
-        var g = model.ComputeGradients(f.Tensors["input"], f.Tensors["target"], loss, f.Tensors["h0"]);
+        var g = model.ComputeGradients(f.Tensors["input"], f.Tensors["target"], loss, f.Tensors["h0"], LengthsOf(f));
         Assert.Equal(f.Tensors["loss"].Data[0], g.Loss, 1e-5);
         foreach (var p in model.Layout.Parameters)
             Numerics.AssertClose(f.Tensors["grad." + p.Name].Data, g.Parameters[p.Name].Data, Rtol, Atol, "grad." + p.Name);
@@ -83,12 +90,12 @@ public sealed class PyTorchGoldenTests
         float? clip = f.Metadata["clip"] == "none" ? null : Float(f, "clip");
         var trainer = new Trainer(model, optimizer, LossNames.Parse(f.Metadata["loss"]), clip);
 
-        var first = trainer.Step(f.Tensors["input"], f.Tensors["target"], f.Tensors["h0"]);
+        var first = trainer.Step(f.Tensors["input"], f.Tensors["target"], f.Tensors["h0"], LengthsOf(f));
         Assert.Equal(f.Tensors["loss"].Data[0], first.Loss, 1e-5);
         if (clip is not null) Assert.Equal(f.Tensors["clip.total_norm"].Data[0], first.GradientNorm, 1e-5);
         AssertParameters(model, Parameters(f, config, "step1."), "step 1");
 
-        var second = trainer.Step(f.Tensors["input"], f.Tensors["target"], f.Tensors["h0"]);
+        var second = trainer.Step(f.Tensors["input"], f.Tensors["target"], f.Tensors["h0"], LengthsOf(f));
         Assert.Equal(f.Tensors["step2.loss"].Data[0], second.Loss, 1e-5);
         AssertParameters(model, Parameters(f, config, "step2."), "step 2");
     }

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using RnnGpu.Accelerators.OpenCL;
+using RnnGpu.Accelerators;
 
 namespace RnnGpu.Tests.OpenCL;
 

@@ -80,6 +80,9 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void BceWithLogitsLossCore(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale) =>
         CpuElementwise.BceWithLogitsLoss(logits.Span(n), target.Span(n), dLogits.Span(n), loss.Span(n), gradScale);
 
+    protected override void MultiplyCore(Slice a, Slice b, Slice y) =>
+        TensorPrimitives.Multiply(a.Span(y.Length), b.Span(y.Length), y.Span());
+
     protected override void ScaleCore(Slice x, float alpha)
     {
         var s = x.Span();

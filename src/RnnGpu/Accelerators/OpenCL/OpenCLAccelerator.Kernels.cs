@@ -81,6 +81,17 @@ public sealed partial class OpenCLAccelerator
     protected override void BceWithLogitsLossCore(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale) =>
         PointwiseLoss(_kernels.BceWithLogitsLoss, n, logits, target, dLogits, loss, gradScale);
 
+    protected override void MultiplyCore(Slice a, Slice b, Slice y)
+    {
+        if (y.Length == 0) return;
+        var call = new KernelCall(_kernels.Multiply);
+        call.Long(y.Length);
+        call.Mem(a);
+        call.Mem(b);
+        call.Mem(y);
+        call.Run(_queue, Groups(y.Length), _group);
+    }
+
     protected override void ScaleCore(Slice x, float alpha)
     {
         if (x.Length == 0) return;

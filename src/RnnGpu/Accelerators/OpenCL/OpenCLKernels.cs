@@ -19,6 +19,7 @@ internal sealed class OpenCLKernels(OpenCLCompiler compiler) : IDisposable
     public OpenCLKernelHandle RnnStepBackwardAct => field ??= Get("rnn_step.cl", "rnn_step_backward_act");
     public OpenCLKernelHandle AddBias => field ??= Get("elementwise.cl", "add_bias");
     public OpenCLKernelHandle Scale => field ??= Get("elementwise.cl", "scale");
+    public OpenCLKernelHandle Multiply => field ??= Get("elementwise.cl", "multiply");
     public OpenCLKernelHandle ColumnSum => field ??= Get("reduce.cl", "column_sum");
     public OpenCLKernelHandle SquaredNormPartial => field ??= Get("reduce.cl", "squared_norm_partial");
     public OpenCLKernelHandle SoftmaxCrossEntropy => field ??= Get("losses.cl", "softmax_cross_entropy");

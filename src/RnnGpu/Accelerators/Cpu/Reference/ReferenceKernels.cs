@@ -117,6 +117,11 @@ public static class ReferenceKernels
         }
     }
 
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = a[i] * b[i];
+    }
+
     public static double SquaredNorm(ReadOnlySpan<float> x)
     {
         double acc = 0;

@@ -1,20 +1,21 @@
 using System.Reflection;
 
-namespace RnnGpu.Accelerators.OpenCL;
+namespace RnnGpu.Accelerators;
 
-/// <summary>The files of kernels/, embedded in the assembly as RnnGpu.Kernels.NAME.</summary>
+/// <summary>
+/// The files of kernels/, embedded in the assembly as RnnGpu.Kernels.NAME, shared by the GPU back ends:
+/// the portable .cl files (OpenCL and CUDA), the CUDA-only .cu files, and the two preludes.
+/// </summary>
 internal static class KernelSources
 {
     public const string OpenCLPrelude = "prelude_opencl.h";
     public const string CudaPrelude = "prelude_cuda.h";
 
-    /// <summary>Every embedded kernel file (the .cl files), by file name.</summary>
-    public static IReadOnlyList<string> KernelFiles { get; } =
-        typeof(KernelSources).Assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".cl", StringComparison.Ordinal))
-            .Select(n => n[Prefix.Length..])
-            .Order(StringComparer.Ordinal)
-            .ToArray();
+    /// <summary>Every embedded portable kernel file (the .cl files), by file name.</summary>
+    public static IReadOnlyList<string> KernelFiles { get; } = Embedded(".cl");
+
+    /// <summary>Every embedded CUDA-only kernel file (the .cu files), by file name.</summary>
+    public static IReadOnlyList<string> CudaOnlyFiles { get; } = Embedded(".cu");
 
     private const string Prefix = "RnnGpu.Kernels.";
 
@@ -32,4 +33,11 @@ internal static class KernelSources
     /// </summary>
     public static string Compose(string prelude, string file, string source) =>
         $"{Load(prelude)}\n#line 1 \"{file}\"\n{source}";
+
+    private static string[] Embedded(string extension) =>
+        typeof(KernelSources).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(extension, StringComparison.Ordinal))
+            .Select(n => n[Prefix.Length..])
+            .Order(StringComparer.Ordinal)
+            .ToArray();
 }

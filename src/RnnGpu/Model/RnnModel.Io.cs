@@ -1,0 +1,109 @@
+namespace RnnGpu.Model;
+
+/// <summary>Moving a batch between the batch-first host tensors of the API and the packed device layout.</summary>
+public sealed partial class RnnModel
+{
+    /// <summary>
+    /// Runs the model on input [B, T, I] from initial state h0 [L * D, B, H] (zeros when null), each
+    /// sequence to its own length (all T when null). Returns the outputs [B, T, O] (zeros past a
+    /// sequence's end; the head's raw values, or the top layer's states without a head) or [B, O] for a
+    /// many-to-one model, and each sequence's final state per layer and direction [L * D, B, H].
+    /// </summary>
+    public RnnOutput Forward(Tensor input, Tensor? initialState = null, IReadOnlyList<int>? lengths = null)
+    {
+        var ws = Prepare(input, initialState, lengths);
+        ForwardDevice(ws);
+        return ReadOutputs(ws);
+    }
+
+    /// <summary>Checks the batch, takes a workspace for its shape and uploads input, layout and initial state.</summary>
+    internal RnnWorkspace Prepare(Tensor input, Tensor? initialState, IReadOnlyList<int>? lengths)
+    {
+        var (batch, time) = CheckInput(input);
+        var layout = StepLayout.ForLengths(batch, time, lengths);
+        var ws = Workspace(batch, time);
+        ws.Layout = layout;
+        Accelerator.CopyIn(layout.Pack(input.Data, Config.InputSize), ws.Input.Slice(0, (long)layout.Rows * Config.InputSize));
+        SetInitialState(ws, initialState);
+        return ws;
+    }
+
+    internal (int Batch, int Time) CheckInput(Tensor input)
+    {
+        if (input.Rank != 3 || input.Shape[2] != Config.InputSize || input.Shape[0] < 1 || input.Shape[1] < 1)
+            throw new ShapeException($"input has shape {input.ShapeText}, expected [batch, time, {Config.InputSize}] with batch and time at least 1");
+        CheckFinite(input, "input");
+        return (input.Shape[0], input.Shape[1]);
+    }
+
+    internal static void CheckFinite(Tensor t, string what)
+    {
+        int bad = Array.FindIndex(t.Data, v => !float.IsFinite(v));
+        if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({t.Data[bad]}) at flat index {bad}");
+    }
+
+    /// <summary>[L * D, B, H]: the shape of initial and final states.</summary>
+    public int[] StateShape(int batch) => [Config.NumLayers * Config.Directions, batch, Config.HiddenSize];
+
+    internal void SetInitialState(RnnWorkspace ws, Tensor? initialState)
+    {
+        int groups = Config.NumLayers * Config.Directions;
+        if (initialState is null)
+        {
+            for (int l = 0; l < Config.NumLayers; l++)
+            for (int d = 0; d < Config.Directions; d++)
+                Accelerator.Fill(ws.Initial(l, d, 0, ws.Batch), 0f);
+            return;
+        }
+        int[] expected = StateShape(ws.Batch);
+        if (!initialState.Shape.AsSpan().SequenceEqual(expected))
+            throw new ShapeException($"initial state has shape {initialState.ShapeText}, expected [{string.Join(", ", expected)}] (layers x directions, batch, hidden)");
+        CheckFinite(initialState, "initial state");
+        var sorted = ws.Layout.SortRows(initialState.Data, groups, Config.HiddenSize, toSorted: true);
+        for (int l = 0; l < Config.NumLayers; l++)
+        for (int d = 0; d < Config.Directions; d++)
+            Accelerator.CopyIn(sorted.AsSpan((int)((l * Config.Directions + d) * ws.StepSize), (int)ws.StepSize), ws.Initial(l, d, 0, ws.Batch));
+    }
+
+    internal RnnOutput ReadOutputs(RnnWorkspace ws) => new(ReadModelOutput(ws), FinalState(ws));
+
+    /// <summary>The outputs on the host: [B, T, width] batch-first, or [B, O] many-to-one, in the caller's order.</summary>
+    private Tensor ReadModelOutput(RnnWorkspace ws)
+    {
+        var layout = ws.Layout;
+        if (Config.ManyToOne)
+        {
+            var y = Accelerator.ToArray(ws.HeadOutput!.Slice(0, (long)ws.Batch * Config.OutputSize));
+            return new Tensor(layout.SortRows(y, 1, Config.OutputSize, toSorted: false), ws.Batch, Config.OutputSize);
+        }
+        int width = Config.OutputWidth;
+        float[] packed;
+        if (ws.HeadOutput is { } head) packed = Accelerator.ToArray(head.Slice(0, (long)layout.Rows * width));
+        else
+        {
+            // Without a head: the top layer's directions side by side, [Rows, D * H].
+            int h = Config.HiddenSize, top = Config.NumLayers - 1;
+            packed = new float[layout.Rows * width];
+            for (int d = 0; d < Config.Directions; d++)
+            {
+                var part = Accelerator.ToArray(ws.Outputs(top, d));
+                for (int r = 0; r < layout.Rows; r++) part.AsSpan(r * h, h).CopyTo(packed.AsSpan(r * width + d * h, h));
+            }
+        }
+        return new Tensor(layout.Unpack(packed, width), ws.Batch, ws.Time, width);
+    }
+
+    /// <summary>Each sequence's final state, every layer and direction: [L * D, B, H] in the caller's order.</summary>
+    internal Tensor FinalState(RnnWorkspace ws)
+    {
+        int groups = Config.NumLayers * Config.Directions;
+        var h = new float[groups * ws.StepSize];
+        for (int l = 0; l < Config.NumLayers; l++)
+        for (int d = 0; d < Config.Directions; d++)
+            Accelerator.CopyOut(ws.Final[l, d], h.AsSpan((int)((l * Config.Directions + d) * ws.StepSize), (int)ws.StepSize));
+        return new Tensor(ws.Layout.SortRows(h, groups, Config.HiddenSize, toSorted: false), StateShape(ws.Batch));
+    }
+}
+
+/// <summary>Outputs ([B, T, O], or [B, O] many-to-one) and each sequence's final state per layer and direction [L * D, B, H].</summary>
+public sealed record RnnOutput(Tensor Output, Tensor FinalState);
