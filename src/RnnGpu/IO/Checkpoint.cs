@@ -13,7 +13,8 @@ namespace RnnGpu.IO;
 public static class Checkpoint
 {
     private const string Nonlinearity = "nonlinearity", Layers = "num_layers", Input = "input_size",
-        Hidden = "hidden_size", Output = "output_size", Vocabulary = "vocabulary", Format = "format";
+        Hidden = "hidden_size", Output = "output_size", Vocabulary = "vocabulary", Format = "format",
+        Bidirectional = "bidirectional", Dropout = "dropout", HeadInputKey = "head_input";
 
     public static void Save(RnnModel model, string path)
     {
@@ -26,6 +27,9 @@ public static class Checkpoint
             [Input] = Str(c.InputSize),
             [Hidden] = Str(c.HiddenSize),
             [Output] = Str(c.OutputSize),
+            [Bidirectional] = c.Bidirectional ? "1" : "0",
+            [Dropout] = c.Dropout.ToString("R", CultureInfo.InvariantCulture),
+            [HeadInputKey] = c.ManyToOne ? "final_state" : "every_step",
         };
         if (model.Vocabulary is { } vocab) metadata[Vocabulary] = vocab;
         SafetensorsFile.Write(path, model.StateDict(), metadata);
@@ -57,13 +61,22 @@ public static class Checkpoint
         var wih = t[ParameterLayout.WeightIh(0)];
         if (wih.Rank != 2) throw new FileFormatException(file.Path, $"tensor '{ParameterLayout.WeightIh(0)}' has shape {wih.ShapeText}, expected [hidden, input]");
         int output = t.TryGetValue(ParameterLayout.HeadWeight, out var head) && head.Rank == 2 ? head.Shape[0] : 0;
+        bool bidirectional = Meta(file, Bidirectional, t.ContainsKey(ParameterLayout.WeightIh(0, 1)) ? 1 : 0) == 1;
 
         var config = new RnnConfig(
             Meta(file, Input, wih.Shape[1]),
             Meta(file, Hidden, wih.Shape[0]),
             Meta(file, Layers, layers),
             file.Metadata.TryGetValue(Nonlinearity, out var act) ? ParseActivation(file, act) : Activation.Tanh,
-            Meta(file, Output, output));
+            Meta(file, Output, output),
+            bidirectional,
+            ParseDropout(file),
+            file.Metadata.GetValueOrDefault(HeadInputKey, "every_step") switch
+            {
+                "every_step" => HeadInput.EveryStep,
+                "final_state" => HeadInput.FinalState,
+                var other => throw new FileFormatException(file.Path, $"metadata '{HeadInputKey}' is '{other}', expected every_step or final_state"),
+            });
         try { config.Validate(); }
         catch (ShapeException e) { throw new FileFormatException(file.Path, e.Message); }
         return config;
@@ -77,6 +90,14 @@ public static class Checkpoint
         if (value != fromShapes)
             throw new FileFormatException(file.Path, $"metadata '{key}' says {value} but the tensors say {fromShapes}");
         return value;
+    }
+
+    private static float ParseDropout(SafetensorsFile file)
+    {
+        if (!file.Metadata.TryGetValue(Dropout, out var text)) return 0f;
+        if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float p))
+            throw new FileFormatException(file.Path, $"metadata '{Dropout}' is '{text}', not a number");
+        return p;
     }
 
     private static Activation ParseActivation(SafetensorsFile file, string name)

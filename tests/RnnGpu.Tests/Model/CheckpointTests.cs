@@ -18,7 +18,7 @@ public sealed class CheckpointTests : IDisposable
     public void Save_then_load_round_trips_weights_architecture_and_vocabulary(string backend)
     {
         using var acc = TestBackends.Open(backend);
-        var config = new RnnConfig(5, 7, 3, Activation.Relu, 4);
+        var config = new RnnConfig(5, 7, 3, Activation.Relu, 4, Bidirectional: true, Dropout: 0.25f, HeadInput: HeadInput.FinalState);
         using var model = RnnModel.Create(config, acc, seed: 8);
         model.Vocabulary = "ab\ncd é";
         string path = Path.Combine(_dir, "m.safetensors");
@@ -33,8 +33,9 @@ public sealed class CheckpointTests : IDisposable
         // The names and shapes are PyTorch's, readable by any safetensors reader.
         var file = SafetensorsFile.Read(path);
         Assert.Equal([7, 5], file.Tensors["rnn.weight_ih_l0"].Shape);
-        Assert.Equal([7, 7], file.Tensors["rnn.weight_ih_l2"].Shape);
-        Assert.Equal([4, 7], file.Tensors["head.weight"].Shape);
+        Assert.Equal([7, 14], file.Tensors["rnn.weight_ih_l2"].Shape);
+        Assert.Equal([7, 14], file.Tensors["rnn.weight_ih_l2_reverse"].Shape);
+        Assert.Equal([4, 14], file.Tensors["head.weight"].Shape);
         Assert.Equal("relu", file.Metadata["nonlinearity"]);
     }
 

@@ -54,6 +54,81 @@ public sealed class GradientCheckTests
         Numerics.AssertClose(FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
     }
 
+    /// <summary>The sequence features: bidirectional and stacked, variable lengths, many-to-one, dropout with fixed masks.</summary>
+    private static readonly Dictionary<string, (RnnConfig Config, int Batch, int Time, int[]? Lengths, LossKind Loss)> Features = new()
+    {
+        ["bidirectional 2 layers, mse"] = (new RnnConfig(3, 4, 2, Activation.Tanh, 3, Bidirectional: true), 2, 5, null, LossKind.Mse),
+        ["lengths, 2 layers, ce"] = (new RnnConfig(3, 5, 2, Activation.Tanh, 4), 4, 6, [6, 2, 4, 1], LossKind.CrossEntropy),
+        ["lengths, bidirectional relu, bce"] = (new RnnConfig(4, 5, 1, Activation.Relu, 2, Bidirectional: true), 3, 5, [3, 5, 1], LossKind.BinaryCrossEntropy),
+        ["many-to-one, lengths, bidirectional 2 layers"] = (new RnnConfig(3, 4, 2, Activation.Tanh, 2, Bidirectional: true, HeadInput: HeadInput.FinalState), 3, 4, [2, 4, 3], LossKind.Mse),
+        ["many-to-one ce"] = (new RnnConfig(2, 6, 1, Activation.Tanh, 3, HeadInput: HeadInput.FinalState), 4, 3, null, LossKind.CrossEntropy),
+        ["dropout 3 layers, lengths"] = (new RnnConfig(3, 4, 3, Activation.Tanh, 2, Dropout: 0.4f), 3, 5, [5, 3, 4], LossKind.Mse),
+        ["dropout bidirectional"] = (new RnnConfig(2, 3, 2, Activation.Tanh, 2, Bidirectional: true, Dropout: 0.3f), 2, 4, [4, 2], LossKind.Mse),
+        ["no head, lengths"] = (new RnnConfig(2, 4, 2, Activation.Tanh, 0), 3, 4, [1, 4, 2], LossKind.Mse),
+    };
+
+    public static IEnumerable<object[]> FeatureCases() =>
+        from backend in TestBackends.Names from name in Features.Keys select new object[] { backend, name };
+
+    [Theory]
+    [MemberData(nameof(FeatureCases))]
+    public void Sequence_feature_gradients_match_finite_differences(string backend, string name)
+    {
+        var (config, batch, time, lengths, loss) = Features[name];
+        using var acc = TestBackends.Open(backend);
+        using var model = RnnModel.Create(config, acc, seed: 5);
+        var rng = new Random(11);
+        var x = new Tensor(Numerics.Random(rng, batch * time * config.InputSize), batch, time, config.InputSize);
+        int groups = config.NumLayers * config.Directions;
+        var h0 = new Tensor(Numerics.Random(rng, groups * batch * config.HiddenSize, 0.5f), groups, batch, config.HiddenSize);
+        var target = config.ManyToOne
+            ? (loss == LossKind.CrossEntropy
+                ? new Tensor(Enumerable.Range(0, batch).Select(_ => (float)rng.Next(config.OutputWidth)).ToArray(), batch)
+                : new Tensor(Numerics.Random(rng, batch * config.OutputWidth), batch, config.OutputWidth))
+            : MakeTarget(rng, loss, batch, time, config.OutputWidth);
+        // A decoder's gradient arriving at the final states, on top of the loss.
+        var dFinal = new Tensor(Numerics.Random(rng, groups * batch * config.HiddenSize, 0.1f), groups, batch, config.HiddenSize);
+
+        const int maskSeed = 99;
+        DropoutMasks? dropout = config.Dropout > 0 ? new DropoutMasks(config.Dropout, maskSeed) : null;
+        var result = model.ComputeGradients(x, target, loss, h0, lengths, dropout, dFinal);
+
+        // The reference draws the same masks in the same order (layer by layer, forward direction first), unpacked to [B, T, H].
+        var layout = StepLayout.ForLengths(batch, time, lengths);
+        Func<int, int, float[]>? masks = null;
+        if (config.Dropout > 0)
+        {
+            var source = new DropoutMasks(config.Dropout, maskSeed);
+            var drawn = new Dictionary<(int, int), float[]>();
+            for (int l = 0; l < config.NumLayers - 1; l++)
+            for (int d = 0; d < config.Directions; d++)
+                drawn[(l, d)] = layout.Unpack(source.Next(layout.Rows * config.HiddenSize), config.HiddenSize);
+            masks = (l, d) => drawn[(l, d)];
+        }
+        var reference = ReferenceRnn.FromModel(model);
+        double[] xd = ToDouble(x), h0d = ToDouble(h0), td = ToDouble(target), gd = ToDouble(dFinal);
+        // L' = L + <dFinal, h_final>: its gradient is the engine's with the injected final-state gradient.
+        double Loss()
+        {
+            double value = reference.Loss(xd, h0d, td, loss, batch, time, lengths, masks);
+            var (_, final) = reference.Forward(xd, h0d, batch, time, lengths, masks);
+            for (int i = 0; i < final.Length; i++) value += gd[i] * final[i];
+            return value;
+        }
+        double plain = reference.Loss(xd, h0d, td, loss, batch, time, lengths, masks);
+        Assert.InRange(result.Loss, plain - 1e-5 * Math.Abs(plain) - 1e-7, plain + 1e-5 * Math.Abs(plain) + 1e-7);
+
+        foreach (var (param, values) in reference.Parameters)
+            Numerics.AssertClose(FiniteDifferences(values, Loss), result.Parameters[param].Data, 1e-3, 2e-5, $"d{param}");
+        var dx = FiniteDifferences(xd, Loss);
+        Numerics.AssertClose(dx, result.Input.Data, 1e-3, 2e-5, "dInput");
+        Numerics.AssertClose(FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
+        for (int b = 0; b < batch; b++)
+        for (int t = layout.LengthOf(b); t < time; t++)
+        for (int i = 0; i < config.InputSize; i++)
+            Assert.Equal(0f, result.Input.Data[(b * time + t) * config.InputSize + i]);   // no gradient past the end
+    }
+
     internal static Tensor MakeTarget(Random rng, LossKind loss, int batch, int time, int width) => loss switch
     {
         LossKind.CrossEntropy => new Tensor(Enumerable.Range(0, batch * time).Select(_ => (float)rng.Next(width)).ToArray(), batch, time),
