@@ -1,31 +1,30 @@
+using System.Globalization;
 using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Model;
+using RnnGpu.Tasks;
 using RnnGpu.Training;
 
 namespace RnnGpu.Cli.Training;
 
-/// <summary>What both training modes share: the model (new or from --init), the optimizer, the save path.</summary>
+/// <summary>What the training modes share: the model (new or from --init), the optimizer, the save path.</summary>
 internal static class ModelSetup
 {
     /// <summary>
     /// A new model of this architecture, or the --init checkpoint, whose architecture wins: then
-    /// --hidden, --layers and --nonlinearity, where given, must agree with it.
+    /// --hidden, --layers, --nonlinearity, --bidirectional and --dropout, where given, must agree with it.
     /// </summary>
     public static RnnModel CreateOrLoad(TrainSettings s, Accelerator accelerator, Func<RnnConfig> newConfig)
     {
         if (s.InitPath is null) return RnnModel.Create(newConfig(), accelerator, s.Seed);
 
-        var model = Checkpoint.Load(s.InitPath, accelerator);
+        var file = SafetensorsFile.Read(s.InitPath);
+        if (Seq2SeqCheckpoint.IsSeq2Seq(file))
+            throw new UsageException($"{s.InitPath} is an encoder-decoder checkpoint: continue its training with --task encoder-decoder");
+        var model = Checkpoint.Load(file, accelerator);
         try
         {
-            var c = model.Config;
-            if (s.Hidden is { } h && h != c.HiddenSize)
-                throw new UsageException($"--hidden {h} contradicts {s.InitPath}, whose hidden size is {c.HiddenSize} (leave --hidden out to keep it)");
-            if (s.Layers is { } l && l != c.NumLayers)
-                throw new UsageException($"--layers {l} contradicts {s.InitPath}, which has {c.NumLayers} layer(s) (leave --layers out to keep them)");
-            if (s.Nonlinearity is { } n && ActivationNames.Parse(n) != c.Nonlinearity)
-                throw new UsageException($"--nonlinearity {n} contradicts {s.InitPath}, which uses {c.Nonlinearity.ToName()}");
+            CheckAgainst(s, model.Config, model.Config.NumLayers);
             return model;
         }
         catch
@@ -33,6 +32,21 @@ internal static class ModelSetup
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The options given must agree with the --init checkpoint's architecture (of its encoder, for an encoder-decoder).</summary>
+    public static void CheckAgainst(TrainSettings s, RnnConfig c, int layers)
+    {
+        if (s.Hidden is { } h && h != c.HiddenSize)
+            throw new UsageException($"--hidden {h} contradicts {s.InitPath}, whose hidden size is {c.HiddenSize} (leave --hidden out to keep it)");
+        if (s.Layers is { } l && l != layers)
+            throw new UsageException($"--layers {l} contradicts {s.InitPath}, which has {layers} layer(s) (leave --layers out to keep them)");
+        if (s.Nonlinearity is { } n && ActivationNames.Parse(n) != c.Nonlinearity)
+            throw new UsageException($"--nonlinearity {n} contradicts {s.InitPath}, which uses {c.Nonlinearity.ToName()}");
+        if (s.Bidirectional && !c.Bidirectional)
+            throw new UsageException($"--bidirectional contradicts {s.InitPath}, whose layers run forward only");
+        if (s.Dropout is { } p && p != c.Dropout)
+            throw new UsageException($"--dropout {Show(p)} contradicts {s.InitPath}, whose dropout is {Show(c.Dropout)} (leave --dropout out to keep it)");
     }
 
     public static Activation Nonlinearity(TrainSettings s) => s.Nonlinearity is { } n ? ActivationNames.Parse(n) : Activation.Tanh;
@@ -52,7 +66,16 @@ internal static class ModelSetup
 
     public static string DescribeModel(RnnConfig c) =>
         $"hidden {c.HiddenSize}, {c.NumLayers} layer{(c.NumLayers == 1 ? "" : "s")}, {c.Nonlinearity.ToName()}, " +
-        (c.HasHead ? $"head {c.HiddenSize}->{c.OutputSize}" : "no head");
+        (c.Bidirectional ? "bidirectional, " : "") +
+        (c.Dropout > 0 ? $"dropout {Show(c.Dropout)}, " : "") +
+        (c.HasHead ? $"head {c.LayerOutputSize}->{c.OutputSize}" + (c.ManyToOne ? " on the final state" : "") : "no head");
+
+    /// <summary>A note when dropout is asked of a single layer, where PyTorch's placement gives it nothing to act on.</summary>
+    public static void NoteDropout(CliContext ctx, RnnConfig c)
+    {
+        if (c.Dropout > 0 && c.NumLayers == 1)
+            ctx.Err.WriteLine($"note: dropout {Show(c.Dropout)} acts between stacked layers; with 1 layer it does nothing (add --layers 2 or more)");
+    }
 
     /// <summary>Fails before training when the checkpoint could not be written afterwards.</summary>
     public static string CheckSavePath(string path)
@@ -63,4 +86,6 @@ internal static class ModelSetup
         if (dir is not null && !Directory.Exists(dir)) throw new UsageException($"cannot save to {path}: the directory {dir} does not exist");
         return full;
     }
+
+    private static string Show(float v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

@@ -5,9 +5,9 @@ using RnnGpu.Training;
 namespace RnnGpu.Cli.Training;
 
 /// <summary>
-/// Numeric sequences: X [batch, time, input] and Y [batch, time, output] (mse, bce) or class ids
-/// [batch, time] (ce). One epoch is every sequence once, in order or shuffled with the seed when
-/// a batch holds fewer than all of them, one Trainer.Step per batch from a zero state.
+/// Numeric sequences with one model: many-to-many, many-to-one and one-to-many (see <see cref="NumericData"/>
+/// for the arrays of each). One epoch is every sequence once, one Trainer.Step per batch from a zero state.
+/// Encoder-decoder training is <see cref="EncoderDecoderTrainingJob"/>.
 /// </summary>
 internal static class SequenceTrainingJob
 {
@@ -18,106 +18,59 @@ internal static class SequenceTrainingJob
 
     public static int Run(CliContext ctx, TrainSettings s)
     {
+        if (s.Task == SequenceTask.EncoderDecoder) return EncoderDecoderTrainingJob.Run(ctx, s);
         string savePath = ModelSetup.CheckSavePath(s.SavePath);
         string xPath = s.InputsPath!, yPath = s.TargetsPath!;
         var loss = LossNames.Parse(s.Loss ?? "mse");
-        var x = NpyInputs.ReadSequences(xPath, "the inputs");
-        int count = x.Shape[0], time = x.Shape[1], inputSize = x.Shape[2];
-
-        Tensor y;
-        int outputSize;
-        if (loss == LossKind.CrossEntropy)
-        {
-            (y, long maxId) = NpyInputs.ReadClassIds(yPath);
-            outputSize = checked((int)maxId + 1);
-        }
-        else
-        {
-            y = NpyInputs.ReadSequences(yPath, "the targets");
-            outputSize = y.Shape[2];
-            if (loss == LossKind.BinaryCrossEntropy && Array.FindIndex(y.Data, v => v < 0 || v > 1) is var bad and >= 0)
-                throw new ShapeException($"{yPath}: binary cross-entropy targets must be in [0, 1]; flat index {bad} holds {y.Data[bad]}");
-        }
-        if (y.Shape[0] != count || y.Shape[1] != time)
-            throw new ShapeException(
-                $"{xPath} has shape {x.ShapeText} but {yPath} has {y.ShapeText}: the targets must have the same batch ({count}) and time ({time}) dimensions"
-                + (loss == LossKind.CrossEntropy ? $", i.e. shape [{count}, {time}] of class ids" : ""));
+        var data = NumericData.Load(s, loss);
 
         using var accelerator = ctx.OpenBackend(s.Backend, s.Device);
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
-            new RnnConfig(inputSize, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), outputSize));
-        CheckAgainstModel(model.Config, s.InitPath, xPath, yPath, inputSize, outputSize, loss);
+            new RnnConfig(data.InputSize, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), data.OutputSize,
+                s.Bidirectional, s.Dropout ?? 0f, s.Task == SequenceTask.ManyToOne ? HeadInput.FinalState : HeadInput.EveryStep));
+        CheckAgainstModel(model.Config, s, xPath, yPath, data, loss);
+        ModelSetup.NoteDropout(ctx, model.Config);
 
-        int batch = s.BatchSize ?? count;
-        if (batch > count)
-        {
-            ctx.Err.WriteLine($"note: --batch-size {batch} is more than the {count} sequences in {xPath}; using {count}");
-            batch = count;
-        }
+        int batch = EpochLoop.BatchSize(ctx, s, data.Count, xPath);
         int epochs = s.Epochs ?? DefaultEpochs;
         using var optimizer = ModelSetup.CreateOptimizer(s, DefaultAdamLearningRate, DefaultSgdLearningRate);
-        var trainer = new Trainer(model, optimizer, loss, s.Clip, s.Bptt);
+        var trainer = new Trainer(model, optimizer, loss, s.Clip, s.Bptt, s.Seed);
 
         var o = ctx.Out;
-        o.WriteLine($"data: {count} sequences of {time} steps, {inputSize} inputs -> " +
-            (loss == LossKind.CrossEntropy ? $"{outputSize} classes" : $"{outputSize} outputs") + $", loss {LossName(loss)}");
+        o.WriteLine($"data: {data.Summary}");
         o.WriteLine($"model: {ModelSetup.DescribeModel(model.Config)} ({model.Layout.TotalLength:N0} parameters) on {accelerator.Kind.ToString().ToLowerInvariant()} ({accelerator.DeviceName})"
             + (s.InitPath is null ? "" : $", from {s.InitPath}"));
-        o.WriteLine($"training: {epochs} epochs of {(count + batch - 1) / batch} step(s) of batch {batch}, {ModelSetup.DescribeOptimizer(optimizer)}"
+        o.WriteLine($"training: {epochs} epochs of {(data.Count + batch - 1) / batch} step(s) of batch {batch}, {ModelSetup.DescribeOptimizer(optimizer)}"
             + (s.Clip is { } c ? $", clip {c:G3}" : "") + (s.Bptt is { } b ? $", truncated BPTT {b}" : ""));
 
-        int xRow = time * inputSize, yRow = y.Length / count;
-        var order = Enumerable.Range(0, count).ToArray();
-        var random = new Random(s.Seed);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        EpochLoop.Run(ctx, data.Count, batch, epochs, s.Seed, (order, start, n) =>
         {
-            if (batch < count) random.Shuffle(order);
-            double sum = 0;
-            for (int start = 0; start < count; start += batch)
-            {
-                int n = Math.Min(batch, count - start);
-                var xb = Gather(x, order, start, n, xRow);
-                var yb = Gather(y, order, start, n, yRow);
-                sum += trainer.Step(xb, yb).Loss * n;
-            }
-            o.WriteLine($"epoch {epoch,4}/{epochs}  loss {sum / count:G6}");
-        }
-        o.WriteLine($"trained {epochs} epochs in {clock.Elapsed.TotalSeconds:F2} s");
+            var part = data.Batch(order, start, n);
+            return trainer.Step(part.Inputs, part.Targets, null, part.Lengths).Loss;
+        });
         Checkpoint.Save(model, savePath);
         o.WriteLine($"saved {savePath}");
         return 0;
     }
 
-    private static void CheckAgainstModel(RnnConfig c, string? initPath, string xPath, string yPath, int inputSize, int outputSize, LossKind loss)
+    /// <summary>An --init checkpoint must fit the data and the task.</summary>
+    private static void CheckAgainstModel(RnnConfig c, TrainSettings s, string xPath, string yPath, NumericData data, LossKind loss)
     {
-        if (initPath is null) return;
-        if (c.InputSize != inputSize)
-            throw new ShapeException($"{xPath} has {inputSize} input features but {initPath} expects {c.InputSize}");
-        if (loss == LossKind.CrossEntropy)
+        if (s.Task == SequenceTask.OneToMany && c.Bidirectional)
+            throw new UsageException($"{s.InitPath} is bidirectional: a one-to-many model generates one step at a time, so it cannot be");
+        if (s.InitPath is null) return;
+        if (c.ManyToOne && s.Task != SequenceTask.ManyToOne)
+            throw new UsageException($"{s.InitPath} is a many-to-one model (its head reads the final state): continue it with --task many-to-one");
+        if (!c.ManyToOne && s.Task == SequenceTask.ManyToOne)
+            throw new UsageException($"{s.InitPath} has an output at every step: it cannot be trained with --task many-to-one");
+        if (c.InputSize != data.InputSize)
+            throw new ShapeException($"{xPath} has {data.InputSize} input features but {s.InitPath} expects {c.InputSize}");
+        if (loss == LossKind.CrossEntropy && s.Task != SequenceTask.OneToMany)
         {
-            if (outputSize > c.OutputWidth)
-                throw new ShapeException($"{yPath} holds class id {outputSize - 1} but {initPath} has {c.OutputWidth} output classes (ids 0..{c.OutputWidth - 1})");
+            if (data.OutputSize > c.OutputWidth)
+                throw new ShapeException($"{yPath} holds class id {data.OutputSize - 1} but {s.InitPath} has {c.OutputWidth} output classes (ids 0..{c.OutputWidth - 1})");
         }
-        else if (c.OutputWidth != outputSize)
-            throw new ShapeException($"{yPath} has {outputSize} target features but {initPath} outputs {c.OutputWidth}" + (c.HasHead ? "" : " (it has no head: its outputs are its hidden states)"));
+        else if (c.OutputWidth != data.OutputSize)
+            throw new ShapeException($"{yPath} has {data.OutputSize} target features but {s.InitPath} outputs {c.OutputWidth}" + (c.HasHead ? "" : " (it has no head: its outputs are its hidden states)"));
     }
-
-    /// <summary>Rows order[start .. start+n) of a batch-first tensor, as a new batch.</summary>
-    private static Tensor Gather(Tensor source, int[] order, int start, int n, int rowLength)
-    {
-        var data = new float[n * rowLength];
-        for (int i = 0; i < n; i++)
-            Array.Copy(source.Data, (long)order[start + i] * rowLength, data, (long)i * rowLength, rowLength);
-        var shape = (int[])source.Shape.Clone();
-        shape[0] = n;
-        return new Tensor(data, shape);
-    }
-
-    private static string LossName(LossKind loss) => loss switch
-    {
-        LossKind.Mse => "mse",
-        LossKind.CrossEntropy => "cross-entropy",
-        _ => "binary cross-entropy",
-    };
 }

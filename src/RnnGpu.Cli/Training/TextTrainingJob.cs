@@ -33,7 +33,7 @@ internal static class TextTrainingJob
         using var accelerator = ctx.OpenBackend(s.Backend, s.Device);
         var vocabulary = s.InitPath is null ? CharVocabulary.FromText(text) : null;
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
-            new RnnConfig(vocabulary!.Size, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), vocabulary.Size));
+            new RnnConfig(vocabulary!.Size, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), vocabulary.Size, Dropout: s.Dropout ?? 0f));
         if (vocabulary is null)
         {
             if (model.Vocabulary is null)
@@ -43,6 +43,7 @@ internal static class TextTrainingJob
         else
             model.Vocabulary = vocabulary.Characters;
         var sampler = new CharSampler(model); // checks the model's input and output sizes against the vocabulary
+        ModelSetup.NoteDropout(ctx, model.Config);
 
         int[] ids;
         try
@@ -56,7 +57,7 @@ internal static class TextTrainingJob
         var batcher = new CharBatcher(vocabulary, ids, batch, seq, s.Seed + 1);
         using var optimizer = ModelSetup.CreateOptimizer(s, DefaultLearningRate, 0.5f);
         float? clip = s.Clip ?? DefaultClip;
-        var trainer = new Trainer(model, optimizer, LossKind.CrossEntropy, clip, s.Bptt);
+        var trainer = new Trainer(model, optimizer, LossKind.CrossEntropy, clip, s.Bptt, s.Seed);
 
         var o = ctx.Out;
         o.WriteLine($"text: {source}, {text.Length:N0} characters, {vocabulary.Size} distinct");

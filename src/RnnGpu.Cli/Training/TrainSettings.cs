@@ -12,6 +12,12 @@ internal sealed class TrainSettings
     public string? InputsPath { get; init; }
     public string? TargetsPath { get; init; }
     public string? Loss { get; init; }
+    public SequenceTask Task { get; init; } = SequenceTask.ManyToMany;
+    public string? LengthsPath { get; init; }
+    public string? TargetLengthsPath { get; init; }
+    public string? DecoderInputsPath { get; init; }
+    public bool Bidirectional { get; init; }
+    public float? Dropout { get; init; }
     public int? Hidden { get; init; }
     public int? Layers { get; init; }
     public string? Nonlinearity { get; init; }

@@ -1,4 +1,5 @@
 using RnnGpu.Accelerators.Cpu;
+using RnnGpu.Accelerators.Cuda;
 using RnnGpu.Accelerators.OpenCL;
 
 namespace RnnGpu.Accelerators;
@@ -17,8 +18,9 @@ public static class Backends
     /// <summary>
     /// Opens the named back end; <paramref name="notice"/> receives a line when auto falls back.
     /// <paramref name="device"/> is the index of a device of that back end as <see cref="ListDevices"/>
-    /// numbers them (`--device N`); without one, OpenCL takes the first GPU, else the first device.
-    /// With auto, a device index means that OpenCL device.
+    /// numbers them (`--device N`); without one, CUDA takes device 0 and OpenCL the first GPU, else the
+    /// first device. With auto, a device index means that CUDA device when CUDA is present, else that
+    /// OpenCL device.
     /// </summary>
     public static Accelerator Open(string name, Action<string>? notice = null, int? device = null)
     {
@@ -31,7 +33,7 @@ public static class Backends
             case "opencl":
                 return OpenCLAccelerator.Open(device);
             case "cuda":
-                throw NotBuilt(BackendKind.Cuda);
+                return CudaAccelerator.Open(device);
             case "auto":
                 return OpenAuto(notice, device);
             default:
@@ -39,12 +41,20 @@ public static class Backends
         }
     }
 
-    /// <summary>Every device of every back end present on this machine: the CPU first, then each OpenCL device.</summary>
+    /// <summary>Every device of every back end present on this machine: the CPU first, then each CUDA device, then each OpenCL device.</summary>
     public static IReadOnlyList<DeviceInfo> ListDevices()
     {
         var cpu = new CpuAccelerator();
         long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         var devices = new List<DeviceInfo> { new(BackendKind.Cpu, 0, cpu.DeviceName, memory) };
+        try
+        {
+            devices.AddRange(CudaDevice.List().Select(d => new DeviceInfo(BackendKind.Cuda, d.Index, d.Description, d.TotalMemory)));
+        }
+        catch (RnnGpuException)
+        {
+            // No NVIDIA driver or device: no CUDA devices to list.
+        }
         try
         {
             devices.AddRange(OpenCLDevice.List().Select(d => new DeviceInfo(BackendKind.OpenCL, d.Index, d.Description, d.GlobalMemory)));
@@ -58,22 +68,54 @@ public static class Backends
 
     private static Accelerator OpenAuto(Action<string>? notice, int? device)
     {
+        string cuda;
+        try
+        {
+            return CudaAccelerator.Open(device);
+        }
+        catch (RnnGpuException e) when (device is null || !HasCudaDevices())
+        {
+            // No driver, device or NVRTC (or a device that refuses a context): fall through to OpenCL.
+            cuda = e.Message;
+        }
         if (device is not null) return OpenCLAccelerator.Open(device);
         string why;
         try
         {
             var gpu = OpenCLDevice.List().FirstOrDefault(d => d.IsGpu && d.Available);
-            if (gpu is not null) return new OpenCLAccelerator(gpu, OpenCLCompiler.DefaultCacheDirectory());
+            if (gpu is not null)
+            {
+                var opencl = new OpenCLAccelerator(gpu, OpenCLCompiler.DefaultCacheDirectory());
+                notice?.Invoke($"auto: {Reason(cuda)}; using OpenCL on {opencl.DeviceName}");
+                return opencl;
+            }
             why = "no OpenCL GPU";
         }
         catch (RnnGpuException e)
         {
             why = e.Message;
         }
-        notice?.Invoke($"auto: no CUDA back end in this build and {why}; using the CPU");
+        notice?.Invoke($"auto: {Reason(cuda)} and {why}; using the CPU");
         return new CpuAccelerator();
     }
 
-    private static BackendUnavailableException NotBuilt(BackendKind kind) =>
-        new($"the {kind} back end is not available in this version of RnnGpu; use --backend cpu or --backend opencl");
+    private static bool HasCudaDevices()
+    {
+        try
+        {
+            return CudaDevice.List().Count > 0;
+        }
+        catch (RnnGpuException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Why CUDA is unavailable, as part of one line: the first sentence, without the advice to pick another back end.</summary>
+    private static string Reason(string message)
+    {
+        string first = message.Split('\n')[0];
+        int advice = first.IndexOf("; use --backend", StringComparison.Ordinal);
+        return advice > 0 ? first[..advice] : first;
+    }
 }

@@ -16,7 +16,10 @@ public static class Checkpoint
         Hidden = "hidden_size", Output = "output_size", Vocabulary = "vocabulary", Format = "format",
         Bidirectional = "bidirectional", Dropout = "dropout", HeadInputKey = "head_input";
 
-    public static void Save(RnnModel model, string path)
+    public static void Save(RnnModel model, string path) => SafetensorsFile.Write(path, model.StateDict(), Metadata(model));
+
+    /// <summary>The architecture (and vocabulary) as the header's __metadata__ holds it.</summary>
+    internal static Dictionary<string, string> Metadata(RnnModel model)
     {
         var c = model.Config;
         var metadata = new Dictionary<string, string>
@@ -32,21 +35,24 @@ public static class Checkpoint
             [HeadInputKey] = c.ManyToOne ? "final_state" : "every_step",
         };
         if (model.Vocabulary is { } vocab) metadata[Vocabulary] = vocab;
-        SafetensorsFile.Write(path, model.StateDict(), metadata);
+        return metadata;
     }
 
-    public static RnnModel Load(string path, Accelerator accelerator)
+    public static RnnModel Load(string path, Accelerator accelerator) => Load(SafetensorsFile.Read(path), accelerator);
+
+    /// <summary>A model from a file already read (or one part of a larger file): its tensors and metadata.</summary>
+    public static RnnModel Load(SafetensorsFile file, Accelerator accelerator)
     {
-        var file = SafetensorsFile.Read(path);
+        ArgumentNullException.ThrowIfNull(file);
         var config = ReadConfig(file);
         var layout = new ParameterLayout(config);
         var parameters = layout.Parameters.ToDictionary(p => p.Name, p => file.Get(p.Name, p.Shape));
         foreach (var name in file.Tensors.Keys)
             if (!layout.Contains(name))
-                throw new FileFormatException(path, $"unexpected tensor '{name}' for a {config.NumLayers}-layer model{(config.HasHead ? " with a head" : "")}");
+                throw new FileFormatException(file.Path, $"unexpected tensor '{name}' for a {config.NumLayers}-layer model{(config.HasHead ? " with a head" : "")}");
         RnnModel model;
         try { model = RnnModel.FromParameters(config, accelerator, parameters); }
-        catch (ShapeException e) { throw new FileFormatException(path, e.Message); }
+        catch (ShapeException e) { throw new FileFormatException(file.Path, e.Message); }
         model.Vocabulary = file.Metadata.GetValueOrDefault(Vocabulary);
         return model;
     }
@@ -57,6 +63,8 @@ public static class Checkpoint
         var t = file.Tensors;
         int layers = 0;
         while (t.ContainsKey(ParameterLayout.WeightIh(layers))) layers++;
+        if (layers == 0 && file.Metadata.GetValueOrDefault(Format) == "rnngpu-seq2seq-1")
+            throw new FileFormatException(file.Path, "an encoder-decoder checkpoint (encoder.* and decoder.* tensors), not a single model: load it with Seq2SeqCheckpoint.Load");
         if (layers == 0) throw new FileFormatException(file.Path, $"missing tensor '{ParameterLayout.WeightIh(0)}': not an RNN checkpoint");
         var wih = t[ParameterLayout.WeightIh(0)];
         if (wih.Rank != 2) throw new FileFormatException(file.Path, $"tensor '{ParameterLayout.WeightIh(0)}' has shape {wih.ShapeText}, expected [hidden, input]");

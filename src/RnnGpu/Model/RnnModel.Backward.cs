@@ -103,6 +103,16 @@ public sealed partial class RnnModel
         var layout = ws.Layout;
         int hidden = Config.HiddenSize;
         var wHh = Parameter(ParameterLayout.WeightHh(l, 0));
+        if (layout.Uniform && layout.Time > 0 && layout.BatchSizes[0] > 0)
+        {
+            // Every sequence runs every step: the time loop is one call, from dL/d(final state) to dL/dh0 in place.
+            long n = (long)layout.BatchSizes[0] * hidden;
+            var dh = bw.DInitialState.Slice(l * Config.Directions * ws.StepSize, ws.StepSize);
+            Accelerator.Copy(bw.DFinal[l, 0], dh);
+            Accelerator.RnnSequenceBackward(Config.Nonlinearity, layout.BatchSizes[0], hidden, layout.Time, ws.Outputs(l, 0), wHh, DPre(ws, l, 0),
+                dh.Sub(0, n), bw.DhA.Slice(0, n));
+            return;
+        }
         DeviceBuffer dhNext = bw.DhA, dhPrev = bw.DhB;
         Accelerator.Copy(bw.DFinal[l, 0], dhNext);
         Accelerator.Copy(bw.DFinal[l, 0], dhPrev);
@@ -135,6 +145,14 @@ public sealed partial class RnnModel
         int b0 = layout.BatchSize(0);
         if (b0 < ws.Batch)
             Accelerator.Copy(bw.DFinal[l, 1].Slice((long)b0 * hidden, (long)(ws.Batch - b0) * hidden), dh0.Sub((long)b0 * hidden, (long)(ws.Batch - b0) * hidden));
+        if (layout.Uniform && layout.Time > 0 && b0 > 0)
+        {
+            long n = (long)b0 * hidden;
+            Accelerator.Copy(bw.DFinal[l, 1].Slice(0, n), dh0.Sub(0, n));
+            Accelerator.RnnSequenceBackward(Config.Nonlinearity, b0, hidden, layout.Time, ws.Outputs(l, 1), wHh, DPre(ws, l, 1),
+                dh0.Sub(0, n), bw.DhA.Slice(0, n), reverse: true);
+            return;
+        }
         for (int t = 0; t < layout.Time; t++)
         {
             int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);

@@ -7,8 +7,10 @@ public sealed partial class RnnModel
     /// <summary>
     /// The forward pass over a workspace whose Input, Layout and initial states are set. Per layer and
     /// direction: one GEMM per input part projects every step's input at once, then one fused launch per
-    /// step adds the recurrent product and the activation in place, over only the sequences still running.
-    /// Then the head: one GEMM over all steps, or over the final states (many-to-one).
+    /// step adds the recurrent product and the activation in place, over only the sequences still running
+    /// (when every sequence runs every step, the whole loop is one RnnSequenceForward call, which the CUDA
+    /// back end runs as one persistent launch for small batches). Then the head: one GEMM over all
+    /// steps, or over the final states (many-to-one).
     /// With <paramref name="dropoutMasks"/> (training), each layer but the last feeds the next through its mask.
     /// </summary>
     internal void ForwardDevice(RnnWorkspace ws, Func<int, int, ReadOnlyMemory<float>>? dropoutMasks = null)
@@ -77,6 +79,15 @@ public sealed partial class RnnModel
         int hidden = Config.HiddenSize;
         var acc = Accelerator;
         var wHh = Parameter(ParameterLayout.WeightHh(l, 0));
+        if (layout.Uniform && layout.Time > 0 && layout.BatchSizes[0] > 0)
+        {
+            // Every sequence runs every step: the time loop is one call (on CUDA, one persistent launch for small batches).
+            int b = layout.BatchSizes[0];
+            acc.RnnSequenceForward(Config.Nonlinearity, b, hidden, layout.Time, ws.Initial(l, 0, 0, b), wHh, ws.Outputs(l, 0));
+            acc.Copy(ws.Step(l, 0, layout.Time - 1, b), ws.Final[l, 0].Slice(0, (long)b * hidden));
+            KeepInitialOfEmpty(ws, l, 0);
+            return;
+        }
         for (int t = 0; t < layout.Time; t++)
         {
             int bt = layout.BatchSizes[t];
@@ -112,21 +123,30 @@ public sealed partial class RnnModel
         int hidden = Config.HiddenSize;
         var acc = Accelerator;
         var wHh = Parameter(ParameterLayout.WeightHh(l, 1));
-        for (int t = layout.Time - 1; t >= 0; t--)
+        if (layout.Uniform && layout.Time > 0 && layout.BatchSizes[0] > 0)
         {
-            int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
-            if (bt == 0) continue;
-            Slice hPrev;
-            if (layout.Uniform)
-                hPrev = t == layout.Time - 1 ? ws.Initial(l, 1, 0, bt) : ws.Step(l, 1, t + 1, bt);
-            else
+            // Every sequence runs every step: the time loop is one call (on CUDA, one persistent launch for small batches).
+            int b = layout.BatchSizes[0];
+            acc.RnnSequenceForward(Config.Nonlinearity, b, hidden, layout.Time, ws.Initial(l, 1, 0, b), wHh, ws.Outputs(l, 1), reverse: true);
+        }
+        else
+        {
+            for (int t = layout.Time - 1; t >= 0; t--)
             {
-                hPrev = ws.PreviousBuffer(l, 1).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden);
-                if (next > 0) acc.Copy(ws.Step(l, 1, t + 1, next), hPrev.Sub(0, (long)next * hidden));
-                acc.Copy(ws.Initial(l, 1, next, bt - next), hPrev.Sub((long)next * hidden, (long)(bt - next) * hidden));
+                int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
+                if (bt == 0) continue;
+                Slice hPrev;
+                if (layout.Uniform)
+                    hPrev = t == layout.Time - 1 ? ws.Initial(l, 1, 0, bt) : ws.Step(l, 1, t + 1, bt);
+                else
+                {
+                    hPrev = ws.PreviousBuffer(l, 1).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden);
+                    if (next > 0) acc.Copy(ws.Step(l, 1, t + 1, next), hPrev.Sub(0, (long)next * hidden));
+                    acc.Copy(ws.Initial(l, 1, next, bt - next), hPrev.Sub((long)next * hidden, (long)(bt - next) * hidden));
+                }
+                var h = ws.Step(l, 1, t, bt);
+                acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
             }
-            var h = ws.Step(l, 1, t, bt);
-            acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
         }
         int b0 = layout.BatchSize(0);
         if (b0 > 0) acc.Copy(ws.Step(l, 1, 0, b0), ws.Final[l, 1].Slice(0, (long)b0 * hidden));

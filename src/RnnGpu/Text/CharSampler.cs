@@ -1,11 +1,13 @@
 using RnnGpu.Model;
+using RnnGpu.Tasks;
 
 namespace RnnGpu.Text;
 
 /// <summary>
 /// Generates text from a character model: the prompt is fed through the model, then each next
 /// character is drawn from softmax(logits / temperature) and fed back, the hidden state carried
-/// from step to step. The model's inputs and head classes must both be its vocabulary.
+/// from step to step: a <see cref="Generator"/> with <see cref="Feedback.SampleOneHot"/>. The model's
+/// inputs and head classes must both be its vocabulary.
 /// </summary>
 public sealed class CharSampler
 {
@@ -36,32 +38,16 @@ public sealed class CharSampler
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(random);
         if (length < 0) throw new ShapeException($"sample length {length} must not be negative");
-        if (!(temperature > 0) || !float.IsFinite(temperature))
-            throw new ShapeException($"temperature {temperature} must be a positive finite number (lower is more conservative, e.g. 0.8)");
+        Feedback.CheckTemperature(temperature);
         int[] promptIds = prompt.Length > 0
             ? EncodePrompt(prompt)
             : [Vocabulary.TryIndexOf('\n', out int nl) ? nl : 0];
         if (length == 0) return "";
 
-        int v = Vocabulary.Size;
-        var promptInput = Vocabulary.OneHot(promptIds, 1, promptIds.Length);
-        var output = _model.Forward(promptInput);
-        var state = output.FinalState;
-        var logits = output.Output.Data.AsSpan((promptIds.Length - 1) * v, v).ToArray();
-        var probabilities = new double[v];
+        var generated = new Generator(_model).Generate(Vocabulary.OneHot(promptIds, 1, promptIds.Length), length,
+            feedback: Feedback.SampleOneHot(temperature, random)).FedBackClasses();
         var chars = new char[length];
-        var oneHot = new float[v];
-        for (int i = 0; i < length; i++)
-        {
-            int next = Draw(logits, temperature, random, probabilities);
-            chars[i] = Vocabulary[next];
-            if (i == length - 1) break;
-            Array.Clear(oneHot);
-            oneHot[next] = 1f;
-            var step = _model.Forward(new Tensor(oneHot, 1, 1, v), state);
-            state = step.FinalState;
-            logits = step.Output.Data;
-        }
+        for (int i = 0; i < length; i++) chars[i] = Vocabulary[generated[0, i]];
         return new string(chars);
     }
 
@@ -80,26 +66,6 @@ public sealed class CharSampler
         Generate(prompt, length, temperature, seed is { } s ? new Random(s) : new Random());
 
     /// <summary>A class drawn from softmax(logits / temperature), computed in double with the maximum subtracted.</summary>
-    internal static int Draw(ReadOnlySpan<float> logits, float temperature, Random random, double[] probabilities)
-    {
-        double max = double.NegativeInfinity;
-        foreach (float l in logits) max = Math.Max(max, l);
-        if (!double.IsFinite(max)) throw new NonFiniteException($"the model's output logits are not finite (max {max})");
-        double sum = 0;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            probabilities[i] = Math.Exp((logits[i] - max) / temperature);
-            sum += probabilities[i];
-        }
-        double u = random.NextDouble() * sum;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            u -= probabilities[i];
-            if (u < 0) return i;
-        }
-        // Rounding left a sliver: take the last class with any mass.
-        for (int i = logits.Length - 1; i >= 0; i--)
-            if (probabilities[i] > 0) return i;
-        return 0;
-    }
+    internal static int Draw(ReadOnlySpan<float> logits, float temperature, Random random, double[] probabilities) =>
+        Feedback.Draw(logits, temperature, random, probabilities);
 }
