@@ -44,14 +44,14 @@ public sealed class GradientCheckTests
         var result = model.ComputeGradients(x, target, loss, h0);
 
         var reference = ReferenceRnn.FromModel(model);
-        double[] xd = ToDouble(x), h0d = ToDouble(h0), td = ToDouble(target);
+        double[] xd = Numerics.ToDouble(x), h0d = Numerics.ToDouble(h0), td = Numerics.ToDouble(target);
         double Loss() => reference.Loss(xd, h0d, td, loss, batch, time);
         Assert.InRange(result.Loss, Loss() - 1e-5 * Math.Abs(Loss()) - 1e-7, Loss() + 1e-5 * Math.Abs(Loss()) + 1e-7);
 
         foreach (var (name, values) in reference.Parameters)
-            Numerics.AssertClose(FiniteDifferences(values, Loss), result.Parameters[name].Data, 1e-3, 2e-5, $"d{name}");
-        Numerics.AssertClose(FiniteDifferences(xd, Loss), result.Input.Data, 1e-3, 2e-5, "dInput");
-        Numerics.AssertClose(FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
+            Numerics.AssertClose(Numerics.FiniteDifferences(values, Loss), result.Parameters[name].Data, 1e-3, 2e-5, $"d{name}");
+        Numerics.AssertClose(Numerics.FiniteDifferences(xd, Loss), result.Input.Data, 1e-3, 2e-5, "dInput");
+        Numerics.AssertClose(Numerics.FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
     }
 
     /// <summary>The sequence features: bidirectional and stacked, variable lengths, many-to-one, dropout with fixed masks.</summary>
@@ -106,7 +106,7 @@ public sealed class GradientCheckTests
             masks = (l, d) => drawn[(l, d)];
         }
         var reference = ReferenceRnn.FromModel(model);
-        double[] xd = ToDouble(x), h0d = ToDouble(h0), td = ToDouble(target), gd = ToDouble(dFinal);
+        double[] xd = Numerics.ToDouble(x), h0d = Numerics.ToDouble(h0), td = Numerics.ToDouble(target), gd = Numerics.ToDouble(dFinal);
         // L' = L + <dFinal, h_final>: its gradient is the engine's with the injected final-state gradient.
         double Loss()
         {
@@ -119,10 +119,10 @@ public sealed class GradientCheckTests
         Assert.InRange(result.Loss, plain - 1e-5 * Math.Abs(plain) - 1e-7, plain + 1e-5 * Math.Abs(plain) + 1e-7);
 
         foreach (var (param, values) in reference.Parameters)
-            Numerics.AssertClose(FiniteDifferences(values, Loss), result.Parameters[param].Data, 1e-3, 2e-5, $"d{param}");
-        var dx = FiniteDifferences(xd, Loss);
+            Numerics.AssertClose(Numerics.FiniteDifferences(values, Loss), result.Parameters[param].Data, 1e-3, 2e-5, $"d{param}");
+        var dx = Numerics.FiniteDifferences(xd, Loss);
         Numerics.AssertClose(dx, result.Input.Data, 1e-3, 2e-5, "dInput");
-        Numerics.AssertClose(FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
+        Numerics.AssertClose(Numerics.FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
         for (int b = 0; b < batch; b++)
         for (int t = layout.LengthOf(b); t < time; t++)
         for (int i = 0; i < config.InputSize; i++)
@@ -135,24 +135,4 @@ public sealed class GradientCheckTests
         LossKind.BinaryCrossEntropy => new Tensor(Enumerable.Range(0, batch * time * width).Select(_ => (float)rng.NextDouble()).ToArray(), batch, time, width),
         _ => new Tensor(Numerics.Random(rng, batch * time * width), batch, time, width),
     };
-
-    private static double[] ToDouble(Tensor t) => t.Data.Select(v => (double)v).ToArray();
-
-    /// <summary>Central differences (f(v + e) - f(v - e)) / 2e of f with respect to each element of v, in place.</summary>
-    private static double[] FiniteDifferences(double[] v, Func<double> f)
-    {
-        const double e = 1e-6;
-        var grad = new double[v.Length];
-        for (int i = 0; i < v.Length; i++)
-        {
-            double saved = v[i];
-            v[i] = saved + e;
-            double plus = f();
-            v[i] = saved - e;
-            double minus = f();
-            v[i] = saved;
-            grad[i] = (plus - minus) / (2 * e);
-        }
-        return grad;
-    }
 }

@@ -36,4 +36,24 @@ public static class Numerics
         for (int i = 0; i < e.Length; i++) e[i] = (float)expected[i];
         AssertClose(e, actual, rtol, atol, what);
     }
+
+    public static double[] ToDouble(Tensor t) => t.Data.Select(v => (double)v).ToArray();
+
+    /// <summary>Central differences (f(v + e) - f(v - e)) / 2e of f with respect to each element of v, in place.</summary>
+    public static double[] FiniteDifferences(double[] v, Func<double> f)
+    {
+        const double e = 1e-6;
+        var grad = new double[v.Length];
+        for (int i = 0; i < v.Length; i++)
+        {
+            double saved = v[i];
+            v[i] = saved + e;
+            double plus = f();
+            v[i] = saved - e;
+            double minus = f();
+            v[i] = saved;
+            grad[i] = (plus - minus) / (2 * e);
+        }
+        return grad;
+    }
 }

@@ -52,7 +52,7 @@ public sealed class Seq2SeqTests
         var decoderMasks = Masks(dc, decoderSeed, StepLayout.ForLengths(batch, decoderTime, decoderLengths));
         var encoder = ReferenceRnn.FromModel(model.Encoder);
         var decoder = ReferenceRnn.FromModel(model.Decoder);
-        double[] xd = ToDouble(x), dd = ToDouble(d), td = ToDouble(target);
+        double[] xd = Numerics.ToDouble(x), dd = Numerics.ToDouble(d), td = Numerics.ToDouble(target);
         var zeros = new double[ec.NumLayers * ec.Directions * batch * ec.HiddenSize];
         double Loss()
         {
@@ -63,11 +63,11 @@ public sealed class Seq2SeqTests
         Assert.InRange(result.Loss, expected - 1e-5 * Math.Abs(expected) - 1e-7, expected + 1e-5 * Math.Abs(expected) + 1e-7);
 
         foreach (var (param, values) in encoder.Parameters)
-            Numerics.AssertClose(FiniteDifferences(values, Loss), result.Encoder[param].Data, 1e-3, 2e-5, $"encoder d{param}");
+            Numerics.AssertClose(Numerics.FiniteDifferences(values, Loss), result.Encoder[param].Data, 1e-3, 2e-5, $"encoder d{param}");
         foreach (var (param, values) in decoder.Parameters)
-            Numerics.AssertClose(FiniteDifferences(values, Loss), result.Decoder[param].Data, 1e-3, 2e-5, $"decoder d{param}");
-        Numerics.AssertClose(FiniteDifferences(xd, Loss), result.Input.Data, 1e-3, 2e-5, "dInput");
-        Numerics.AssertClose(FiniteDifferences(dd, Loss), result.DecoderInput.Data, 1e-3, 2e-5, "dDecoderInput");
+            Numerics.AssertClose(Numerics.FiniteDifferences(values, Loss), result.Decoder[param].Data, 1e-3, 2e-5, $"decoder d{param}");
+        Numerics.AssertClose(Numerics.FiniteDifferences(xd, Loss), result.Input.Data, 1e-3, 2e-5, "dInput");
+        Numerics.AssertClose(Numerics.FiniteDifferences(dd, Loss), result.DecoderInput.Data, 1e-3, 2e-5, "dDecoderInput");
         Assert.Contains(result.Encoder.Values, g => g.Data.Any(v => v != 0));   // the handover carries a gradient
     }
 
@@ -83,24 +83,6 @@ public sealed class Seq2SeqTests
         return (l, d) => drawn[(l, d)];
     }
 
-    private static double[] ToDouble(Tensor t) => t.Data.Select(v => (double)v).ToArray();
-
-    private static double[] FiniteDifferences(double[] v, Func<double> f)
-    {
-        const double e = 1e-6;
-        var grad = new double[v.Length];
-        for (int i = 0; i < v.Length; i++)
-        {
-            double saved = v[i];
-            v[i] = saved + e;
-            double plus = f();
-            v[i] = saved - e;
-            double minus = f();
-            v[i] = saved;
-            grad[i] = (plus - minus) / (2 * e);
-        }
-        return grad;
-    }
 
     [Theory]
     [MemberData(nameof(Backends))]
