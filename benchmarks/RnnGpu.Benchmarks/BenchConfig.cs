@@ -7,7 +7,7 @@ using BenchmarkDotNet.Running;
 
 namespace RnnGpu.Benchmarks;
 
-/// <summary>Short jobs (the machine has 2 cores and a budget), the memory diagnoser, and a GFLOP/s column.</summary>
+/// <summary>Short jobs (the machine has 2 cores and a budget), the memory diagnoser, a GFLOP/s column and the ratio to the CPU back end.</summary>
 public sealed class BenchConfig : ManualConfig
 {
     public BenchConfig()
@@ -15,7 +15,7 @@ public sealed class BenchConfig : ManualConfig
         Add(DefaultConfig.Instance);
         AddJob(Job.ShortRun);
         AddDiagnoser(MemoryDiagnoser.Default);
-        AddColumn(new GflopsColumn());
+        AddColumn(new GflopsColumn(), new CpuRatioColumn());
         WithOptions(ConfigOptions.JoinSummary);
     }
 }

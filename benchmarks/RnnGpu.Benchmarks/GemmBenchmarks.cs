@@ -3,7 +3,10 @@ using RnnGpu.Accelerators;
 
 namespace RnnGpu.Benchmarks;
 
-/// <summary>SGEMM on the shapes the RNN runs: the input projection, the recurrent product, the weight gradient.</summary>
+/// <summary>
+/// SGEMM on the shapes the RNN runs and two square ones to compare with BLAS. A case is "OP MxNxK": OP names
+/// op(A) and op(B), N as stored or T transposed (TN: the weight gradient A^T B; NT: x W^T, the recurrent step).
+/// </summary>
 public class GemmBenchmarks : IFlopCount
 {
     private Accelerator _acc = null!;
@@ -12,16 +15,17 @@ public class GemmBenchmarks : IFlopCount
     [ParamsSource(nameof(BackendNames))]
     public string Backend { get; set; } = "cpu";
 
-    /// <summary>M x N x K.</summary>
-    [Params("64x256x256", "6400x256x64", "256x256x6400", "512x512x512", "1024x1024x1024")]
-    public string Shape { get; set; } = "512x512x512";
-
-    [Params(false, true)]
-    public bool TransB { get; set; }
+    [Params("NN 512x512x512", "NN 1024x1024x1024",
+        "NN 64x256x256", "NT 64x256x256", "NN 6400x256x64", "NT 6400x256x64", "TN 256x256x6400",
+        "NT 1x256x256", "NT 1x256x64", "NT 32x256x256")]
+    public string Case { get; set; } = "NN 512x512x512";
 
     public static IEnumerable<string> BackendNames => BenchBackends.Names;
 
-    private (int M, int N, int K) Dims => Shape.Split('x').Select(int.Parse).ToArray() is [var m, var n, var k] ? (m, n, k) : default;
+    private (bool TransA, bool TransB, int M, int N, int K) Dims =>
+        Case.Split(' ') is [var op, var shape] && shape.Split('x').Select(int.Parse).ToArray() is [var m, var n, var k]
+            ? (op[0] == 'T', op[1] == 'T', m, n, k)
+            : throw new ArgumentException($"bad GEMM case {Case}");
 
     public double FlopsOf(string method) => 2.0 * Dims.M * Dims.N * Dims.K;
 
@@ -29,7 +33,7 @@ public class GemmBenchmarks : IFlopCount
     public void Setup()
     {
         _acc = Backends.Open(Backend);
-        var (m, n, k) = Dims;
+        var (_, _, m, n, k) = Dims;
         _a = _acc.Allocate((long)m * k);
         _b = _acc.Allocate((long)k * n);
         _c = _acc.Allocate((long)m * n);
@@ -41,8 +45,8 @@ public class GemmBenchmarks : IFlopCount
     [Benchmark]
     public void Gemm()
     {
-        var (m, n, k) = Dims;
-        _acc.Gemm(GemmSpec.Dense(false, TransB, m, n, k), _a, _b, _c);
+        var (transA, transB, m, n, k) = Dims;
+        _acc.Gemm(GemmSpec.Dense(transA, transB, m, n, k), _a, _b, _c);
         _acc.Synchronize();
     }
 

@@ -228,7 +228,7 @@ public abstract partial class Accelerator : IDisposable
             throw new ShapeException($"{name}: slice of {s.Length} floats, the kernel needs {needed}");
     }
 
-    private static void CheckSizes(params (string Name, int Value)[] sizes)
+    private static void CheckSizes(params ReadOnlySpan<(string Name, int Value)> sizes)
     {
         foreach (var (name, value) in sizes)
             if (value < 0) throw new ShapeException($"{name} is {value}: sizes cannot be negative");
@@ -240,7 +240,7 @@ public abstract partial class Accelerator : IDisposable
     }
 
     /// <summary>An output the kernel writes must not share elements with what it reads, or the result depends on the order of work.</summary>
-    private static void CheckDisjoint(Slice output, string outputName, params (Slice Slice, string Name)[] inputs)
+    private static void CheckDisjoint(Slice output, string outputName, params ReadOnlySpan<(Slice Slice, string Name)> inputs)
     {
         foreach (var (input, name) in inputs)
             if (output.Overlaps(input)) throw new ShapeException($"{outputName} overlaps {name}: the kernel cannot write where it reads");

@@ -23,9 +23,18 @@ public sealed partial class RnnModel
         var layout = StepLayout.ForLengths(batch, time, lengths);
         var ws = Workspace(batch, time);
         ws.Layout = layout;
-        Accelerator.CopyIn(layout.Pack(input.Data, Config.InputSize), ws.Input.Slice(0, (long)layout.Rows * Config.InputSize));
+        UploadInput(ws, input);
         SetInitialState(ws, initialState);
         return ws;
+    }
+
+    /// <summary>Packs batch-first x [B, T, I] (the workspace's layout) through the workspace's staging array into its Input.</summary>
+    internal void UploadInput(RnnWorkspace ws, Tensor input)
+    {
+        int n = ws.Layout.Rows * Config.InputSize;
+        var staging = ws.Staging(n);
+        ws.Layout.PackInto(input.Data, Config.InputSize, staging);
+        Accelerator.CopyIn(staging.AsSpan(0, n), ws.Input.Slice(0, n));
     }
 
     internal (int Batch, int Time) CheckInput(Tensor input)
@@ -38,8 +47,9 @@ public sealed partial class RnnModel
 
     internal static void CheckFinite(Tensor t, string what)
     {
-        int bad = Array.FindIndex(t.Data, v => !float.IsFinite(v));
-        if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({t.Data[bad]}) at flat index {bad}");
+        var data = t.Data;
+        for (int i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i])) throw new ShapeException($"{what} holds a non-finite value ({data[i]}) at flat index {i}");
     }
 
     /// <summary>[L * D, B, H]: the shape of initial and final states.</summary>
@@ -76,18 +86,18 @@ public sealed partial class RnnModel
             var y = Accelerator.ToArray(ws.HeadOutput!.Slice(0, (long)ws.Batch * Config.OutputSize));
             return new Tensor(layout.SortRows(y, 1, Config.OutputSize, toSorted: false), ws.Batch, Config.OutputSize);
         }
-        int width = Config.OutputWidth;
-        float[] packed;
-        if (ws.HeadOutput is { } head) packed = Accelerator.ToArray(head.Slice(0, (long)layout.Rows * width));
+        int width = Config.OutputWidth, rows = layout.Rows;
+        var packed = ws.Staging((long)rows * width).AsSpan(0, rows * width);
+        if (ws.HeadOutput is { } head) Accelerator.CopyOut(head.Slice(0, packed.Length), packed);
+        else if (Config.Directions == 1) Accelerator.CopyOut(ws.Outputs(Config.NumLayers - 1, 0), packed);
         else
         {
             // Without a head: the top layer's directions side by side, [Rows, D * H].
             int h = Config.HiddenSize, top = Config.NumLayers - 1;
-            packed = new float[layout.Rows * width];
             for (int d = 0; d < Config.Directions; d++)
             {
                 var part = Accelerator.ToArray(ws.Outputs(top, d));
-                for (int r = 0; r < layout.Rows; r++) part.AsSpan(r * h, h).CopyTo(packed.AsSpan(r * width + d * h, h));
+                for (int r = 0; r < rows; r++) part.AsSpan(r * h, h).CopyTo(packed.Slice(r * width + d * h, h));
             }
         }
         return new Tensor(layout.Unpack(packed, width), ws.Batch, ws.Time, width);

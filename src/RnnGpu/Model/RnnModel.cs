@@ -141,6 +141,9 @@ public sealed partial class RnnModel : IDisposable
         return ws;
     }
 
+    /// <summary>A step-at-a-time inference stream of <paramref name="batch"/> rows, its states at zeros (see <see cref="RnnStream"/>).</summary>
+    public RnnStream CreateStream(int batch = 1) => new(this, batch);
+
     public void Dispose()
     {
         foreach (var (ws, _) in _workspaces.Values) ws.Dispose();

@@ -39,6 +39,20 @@ internal sealed class RnnWorkspace : IDisposable
     public int Batch { get; }
     public int Time { get; }
 
+    private float[] _staging = [], _targetStaging = [];
+
+    /// <summary>A host array of at least <paramref name="length"/> floats, kept for the next call: packing on the host allocates nothing in steady state.</summary>
+    public float[] Staging(long length) => Grown(ref _staging, length);
+
+    /// <summary>Like <see cref="Staging"/>, for a packed training target, which lives while the input's staging is reused.</summary>
+    public float[] TargetStaging(long length) => Grown(ref _targetStaging, length);
+
+    private static float[] Grown(ref float[] array, long length)
+    {
+        if (array.Length < length) array = new float[length];
+        return array;
+    }
+
     /// <summary>The layout of the batch currently loaded: its rows fit in this workspace.</summary>
     public StepLayout Layout { get; set; }
 

@@ -84,10 +84,16 @@ public sealed class StepLayout
     public float[] Pack(ReadOnlySpan<float> batchFirst, int features)
     {
         var packed = new float[Rows * features];
+        PackInto(batchFirst, features, packed);
+        return packed;
+    }
+
+    /// <summary><see cref="Pack"/> into the first Rows * F elements of a caller's buffer (a reused staging array).</summary>
+    public void PackInto(ReadOnlySpan<float> batchFirst, int features, Span<float> packed)
+    {
         for (int t = 0; t < Time; t++)
         for (int i = 0; i < BatchSizes[t]; i++)
-            batchFirst.Slice((Order[i] * Time + t) * features, features).CopyTo(packed.AsSpan((Offsets[t] + i) * features, features));
-        return packed;
+            batchFirst.Slice((Order[i] * Time + t) * features, features).CopyTo(packed.Slice((Offsets[t] + i) * features, features));
     }
 
     /// <summary>Packed [Rows, F] back to batch-first [B, T, F], zeros at padded steps.</summary>

@@ -13,6 +13,24 @@ internal static class Losses
     /// </summary>
     public static float[] PrepareTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout)
     {
+        int features = CheckTarget(config, target, kind, layout);
+        return config.ManyToOne
+            ? layout.SortRows(target.Data, 1, features, toSorted: true)
+            : layout.Pack(target.Data, features);
+    }
+
+    /// <summary><see cref="PrepareTarget"/> into a reused array (a workspace's staging), for the training loop: returns the packed part.</summary>
+    public static ReadOnlySpan<float> PrepareTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout, float[] staging)
+    {
+        if (config.ManyToOne) return PrepareTarget(config, target, kind, layout);   // [B, O]: small
+        int features = CheckTarget(config, target, kind, layout);
+        layout.PackInto(target.Data, features, staging);
+        return staging.AsSpan(0, layout.Rows * features);
+    }
+
+    /// <summary>The checks of <see cref="PrepareTarget"/>; returns the features per packed row (1 for class ids).</summary>
+    public static int CheckTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout)
+    {
         if (!Enum.IsDefined(kind)) throw new ShapeException($"unknown loss {(int)kind}");
         int width = config.OutputWidth, batch = layout.Batch, time = layout.Time;
         bool classes = kind == LossKind.CrossEntropy;
@@ -32,22 +50,23 @@ internal static class Losses
             int real = config.ManyToOne ? 1 : layout.LengthOf(b);   // padded steps are neither checked nor used
             for (int t = 0; t < real; t++)
             for (int k = 0; k < features; k++)
-                CheckValue(target.Data[(b * steps + t) * features + k], kind, width, config.ManyToOne ? $"[{b}]" : $"[{b}, {t}]");
+                CheckValue(target.Data[(b * steps + t) * features + k], kind, width, b, config.ManyToOne ? -1 : t);
         }
-        return config.ManyToOne
-            ? layout.SortRows(target.Data, 1, features, toSorted: true)
-            : layout.Pack(target.Data, features);
+        return features;
     }
 
-    private static void CheckValue(float v, LossKind kind, int width, string at)
+    /// <summary>One target value of sequence b at step t (t = -1 many-to-one); the position is formatted only for the error.</summary>
+    private static void CheckValue(float v, LossKind kind, int width, int b, int t)
     {
         if (kind == LossKind.CrossEntropy && !(v >= 0 && v < width && v == MathF.Floor(v)))
-            throw new ShapeException($"target class {v} at {at} is not an integer in [0, {width})");
+            throw new ShapeException($"target class {v} at {At(b, t)} is not an integer in [0, {width})");
         if (kind != LossKind.CrossEntropy && !float.IsFinite(v))
-            throw new ShapeException($"target holds a non-finite value ({v}) at {at}");
+            throw new ShapeException($"target holds a non-finite value ({v}) at {At(b, t)}");
         if (kind == LossKind.BinaryCrossEntropy && (v < 0 || v > 1))
-            throw new ShapeException($"binary cross-entropy target {v} at {at} is outside [0, 1]");
+            throw new ShapeException($"binary cross-entropy target {v} at {At(b, t)} is outside [0, 1]");
     }
+
+    private static string At(int b, int t) => t < 0 ? $"[{b}]" : $"[{b}, {t}]";
 
     /// <summary>
     /// Uploads a packed target, computes the mean loss of the workspace's output over the real steps,

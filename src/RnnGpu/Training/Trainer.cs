@@ -44,10 +44,9 @@ public sealed class Trainer
     public TrainStepResult Step(Tensor input, Tensor target, Tensor? initialState = null, IReadOnlyList<int>? lengths = null)
     {
         var model = Model;
-        var acc = model.Accelerator;
         var (batch, time) = model.CheckInput(input);
         var full = StepLayout.ForLengths(batch, time, lengths);
-        Losses.PrepareTarget(model.Config, target, Loss, full);   // every check before the first update
+        Losses.CheckTarget(model.Config, target, Loss, full);   // every check before the first update
 
         int chunk = Math.Min(Bptt ?? time, time);
         RnnWorkspace? previous = null;
@@ -60,7 +59,7 @@ public sealed class Trainer
             var ws = model.Workspace(batch, len);
             ws.Layout = layout;
             var x = len == time ? input : SliceTime(input, t0, len);
-            acc.CopyIn(layout.Pack(x.Data, model.Config.InputSize), ws.Input.Slice(0, (long)layout.Rows * model.Config.InputSize));
+            model.UploadInput(ws, x);
             if (previous is null) model.SetInitialState(ws, initialState);
             else CarryState(previous, ws);
 
@@ -69,7 +68,8 @@ public sealed class Trainer
             {
                 var y = len == time ? target : SliceTime(target, t0, len);
                 model.ForwardDevice(ws, model.MaskSource(ws, _dropout));
-                loss = Losses.Evaluate(model, ws, Losses.PrepareTarget(model.Config, y, Loss, layout), Loss);
+                var packedTarget = Losses.PrepareTarget(model.Config, y, Loss, layout, ws.TargetStaging((long)layout.Rows * model.Config.OutputWidth));
+                loss = Losses.Evaluate(model, ws, packedTarget, Loss);
                 model.BackwardDevice(ws, inputGradient: false, dropout: _dropout is not null);
                 norm = ClipGradients();
             }

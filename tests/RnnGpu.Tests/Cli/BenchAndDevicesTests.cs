@@ -21,6 +21,8 @@ public sealed class BenchAndDevicesTests : IDisposable
         Assert.Equal(["infer", "train"], lines.Select(l => l.GetProperty("mode").GetString()));
         foreach (var l in lines)
         {
+            Assert.Equal("rnn", l.GetProperty("op").GetString());
+            Assert.False(l.TryGetProperty("us_per_step", out _), l.ToString());
             Assert.Equal("cpu", l.GetProperty("backend").GetString());
             Assert.False(string.IsNullOrEmpty(l.GetProperty("device").GetString()));
             Assert.Equal(2, l.GetProperty("batch").GetInt32());
@@ -49,6 +51,67 @@ public sealed class BenchAndDevicesTests : IDisposable
         Assert.Equal(2, _cli.Fails(["bench", "--hidden", "0"], "--hidden").ExitCode);
         Assert.Equal(2, _cli.Fails(["bench", "--iters", "0"], "--iters").ExitCode);
         _cli.Fails(["bench", "--backend", "nosuch"], "nosuch");
+    }
+
+    /// <summary>The FLOPs a line stands for: GFLOP/s at the median time, back to operations.</summary>
+    private static double Flops(JsonElement line) =>
+        line.GetProperty("gflops").GetDouble() * line.GetProperty("ms_per_iter").GetDouble() * 1e6;
+
+    [Fact]
+    public void Bench_op_gemm_reports_its_shape_and_gflops()
+    {
+        var l = Assert.Single(JsonLines(_cli.Ok("bench", "--backend", "cpu", "--op", "gemm", "--m", "8", "--n", "5", "--k", "3", "--warmup", "1", "--iters", "3").Out));
+        Assert.Equal("gemm", l.GetProperty("op").GetString());
+        Assert.Equal("cpu", l.GetProperty("backend").GetString());
+        Assert.Equal((8, 5, 3), (l.GetProperty("m").GetInt32(), l.GetProperty("n").GetInt32(), l.GetProperty("k").GetInt32()));
+        Assert.Equal(3, l.GetProperty("iters").GetInt32());
+        Assert.True(l.GetProperty("ms_min").GetDouble() > 0, l.ToString());
+        Assert.InRange(Flops(l), 2 * 8 * 5 * 3 * 0.99, 2 * 8 * 5 * 3 * 1.01);
+        Assert.False(l.TryGetProperty("mode", out _), l.ToString());
+
+        // Without --m/--n/--k: the input projection of the rnn shape, [B·T, I] x [I, H].
+        var d = Assert.Single(JsonLines(_cli.Ok("bench", "--backend", "cpu", "--op", "gemm", "--batch", "2", "--seq", "3", "--input", "4", "--hidden", "5", "--iters", "1").Out));
+        Assert.Equal((6, 5, 4), (d.GetProperty("m").GetInt32(), d.GetProperty("n").GetInt32(), d.GetProperty("k").GetInt32()));
+    }
+
+    [Fact]
+    public void Bench_op_step_reports_microseconds_and_bytes_per_step()
+    {
+        var l = Assert.Single(JsonLines(_cli.Ok("bench", "--backend", "cpu", "--op", "step", "--batch", "3", "--hidden", "16", "--warmup", "2", "--iters", "20").Out));
+        Assert.Equal("step", l.GetProperty("op").GetString());
+        Assert.Equal((3, 16), (l.GetProperty("batch").GetInt32(), l.GetProperty("hidden").GetInt32()));
+        Assert.Equal("tanh", l.GetProperty("nonlinearity").GetString());
+        Assert.Equal(20, l.GetProperty("iters").GetInt32());
+        double us = l.GetProperty("us_per_step").GetDouble();
+        Assert.InRange(us, l.GetProperty("ms_per_iter").GetDouble() * 1e3 * 0.99, l.GetProperty("ms_per_iter").GetDouble() * 1e3 * 1.01);
+        Assert.True(l.GetProperty("bytes_per_step").GetDouble() >= 0, l.ToString());
+        Assert.InRange(Flops(l), 2 * 3 * 16 * 16 * 0.99, 2 * 3 * 16 * 16 * 1.01);
+    }
+
+    [Fact]
+    public void Bench_op_stream_reports_one_step_of_every_layer_and_the_head()
+    {
+        var l = Assert.Single(JsonLines(_cli.Ok("bench", "--backend", "cpu", "--op", "stream", "--batch", "1", "--input", "4", "--hidden", "8",
+            "--layers", "2", "--output", "3", "--warmup", "10", "--iters", "100").Out));
+        Assert.Equal("stream", l.GetProperty("op").GetString());
+        Assert.Equal("infer", l.GetProperty("mode").GetString());
+        Assert.Equal((1, 1, 4, 8, 2, 3), (l.GetProperty("batch").GetInt32(), l.GetProperty("seq").GetInt32(), l.GetProperty("input").GetInt32(),
+            l.GetProperty("hidden").GetInt32(), l.GetProperty("layers").GetInt32(), l.GetProperty("output").GetInt32()));
+        Assert.Equal(100, l.GetProperty("iters").GetInt32());
+        double us = l.GetProperty("us_per_step").GetDouble(), bytes = l.GetProperty("bytes_per_step").GetDouble();
+        Assert.True(us > 0 && l.GetProperty("ms_min").GetDouble() * 1e3 <= us * 1.001, l.ToString());   // us_per_step has 4 significant digits
+        Assert.True(bytes >= 0 && double.IsFinite(bytes), l.ToString());
+        // One step: 2·B·(4·8 + 8·8) + 2·B·(8·8 + 8·8) + head 2·B·8·3 = 192 + 256 + 48.
+        Assert.InRange(Flops(l), 496 * 0.99, 496 * 1.01);
+    }
+
+    [Fact]
+    public void Bench_op_usage_errors()
+    {
+        Assert.Equal(2, _cli.Fails(["bench", "--op", "conv"], "--op").ExitCode);
+        Assert.Equal(2, _cli.Fails(["bench", "--op", "gemm", "--m", "0"], "--m").ExitCode);
+        Assert.Equal(2, _cli.Fails(["bench", "--op", "gemm", "--k", "-3"], "--k").ExitCode);
+        Assert.Equal(2, _cli.Fails(["bench", "--op", "stream", "--warmup", "-1"], "--warmup").ExitCode);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class RnnSequenceTests
         foreach (var backend in TestBackends.Names)
         foreach (var act in new[] { Activation.Tanh, Activation.Relu })
         foreach (bool reverse in new[] { false, true })
-        foreach (var (batch, hidden, time) in new[] { (1, 1, 1), (1, 33, 7), (7, 13, 5), (3, 65, 9), (16, 40, 4), (2, 300, 3) })
+        foreach (var (batch, hidden, time) in new[] { (1, 1, 1), (1, 33, 7), (7, 13, 5), (3, 65, 9), (16, 40, 4), (2, 300, 3), (13, 100, 4), (64, 256, 3), (9, 129, 2) })
             yield return [backend, act, reverse, batch, hidden, time];
     }
 

@@ -68,6 +68,19 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         CpuGemm.Run(GemmSpec.Dense(false, false, batch, hidden, hidden), dPre.Pointer(), wHh.Pointer(), dhPrev.Pointer());
     }
 
+    protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
+    {
+        if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse);
+        else base.RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
+    }
+
+    protected override void RnnSequenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
+        Slice scratch, bool reverse)
+    {
+        if (CpuRecurrence.Supported) CpuRecurrence.Backward(act, batch, hidden, time, outputs.Pointer(), wHh.Pointer(), dPre.Pointer(), dh.Pointer(), reverse);
+        else base.RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
+    }
+
     protected override void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
     {
         long n = (long)rows * classes;

@@ -1,0 +1,97 @@
+using RnnGpu.Accelerators;
+using RnnGpu.Model;
+using RnnGpu.Training;
+
+namespace RnnGpu.Cli.Commands;
+
+/// <summary>What each `rnngpu bench --op` times; each returns the JSON line(s) to print.</summary>
+internal static class BenchOps
+{
+    /// <summary>op rnn: the forward pass (infer) and a training step (train) of a random model on a random batch.</summary>
+    public static IEnumerable<BenchResult> Rnn(Accelerator acc, BenchShape s, string mode, int warmup, int iters)
+    {
+        using var model = RnnModel.Create(s.Config, acc, s.Seed);
+        var random = new Random(s.Seed + 1);
+        var x = BenchShape.RandomTensor(random, s.Batch, s.Seq, s.Config.InputSize);
+        var y = BenchShape.RandomTensor(random, s.Batch, s.Seq, s.Config.OutputWidth);
+        if (mode is "infer" or "both")
+            yield return RnnLine(acc, s, "infer", BenchTiming.Run(warmup, iters, () => model.Forward(x)), s.ForwardFlops);
+        if (mode is "train" or "both")
+        {
+            using var sgd = new Sgd(1e-4f);
+            var trainer = new Trainer(model, sgd, LossKind.Mse);
+            // Training FLOPs are taken as 3x the forward pass: the backward pass costs about
+            // twice the forward (one GEMM for the input/state gradients, one for the weight gradients).
+            yield return RnnLine(acc, s, "train", BenchTiming.Run(warmup, iters, () => trainer.Step(x, y)), 3 * s.ForwardFlops);
+        }
+    }
+
+    /// <summary>op gemm: C [M, N] = A [M, K] · B [K, N], all resident on the device.</summary>
+    public static BenchResult Gemm(Accelerator acc, int m, int n, int k, int seed, int warmup, int iters)
+    {
+        var random = new Random(seed);
+        using var a = acc.Allocate((long)m * k);
+        using var b = acc.Allocate((long)k * n);
+        using var c = acc.Allocate((long)m * n);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)m * k), a);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)k * n), b);
+        var spec = GemmSpec.Dense(false, false, m, n, k);
+        var timing = BenchTiming.Run(warmup, iters, () =>
+        {
+            acc.Gemm(spec, a, b, c);
+            acc.Synchronize();
+        });
+        return Line(acc, "gemm", timing, 2.0 * m * n * k) with { M = m, N = n, K = k };
+    }
+
+    /// <summary>op step: one fused recurrent step h = act(pre + hPrev · W_hhᵀ), pre/hPrev/h [B, H], W_hh [H, H].</summary>
+    public static BenchResult Step(Accelerator acc, BenchShape s, int warmup, int iters)
+    {
+        var (act, b, h) = (s.Config.Nonlinearity, s.Batch, s.Config.HiddenSize);
+        var random = new Random(s.Seed);
+        using var pre = acc.Allocate((long)b * h);
+        using var hPrev = acc.Allocate((long)b * h);
+        using var hNext = acc.Allocate((long)b * h);
+        using var wHh = acc.Allocate((long)h * h);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)b * h), pre);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)b * h), hPrev);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)h * h, 1f / MathF.Sqrt(h)), wHh);
+        // Separate pre, hPrev and h, so every iteration does the same work on the same values.
+        var timing = BenchTiming.Run(warmup, iters, () =>
+        {
+            acc.RnnStepForward(act, b, h, pre, hPrev, wHh, hNext);
+            acc.Synchronize();
+        });
+        return PerStep(Line(acc, "step", timing, 2.0 * b * h * h) with { Batch = b, Hidden = h, Nonlinearity = act.ToName() }, timing);
+    }
+
+    /// <summary>op stream: one step of <see cref="RnnModel.CreateStream"/> (every layer and the head), input [B, I], output [B, OutputWidth].</summary>
+    public static BenchResult Stream(Accelerator acc, BenchShape s, int warmup, int iters)
+    {
+        using var model = RnnModel.Create(s.Config, acc, s.Seed);
+        using var stream = model.CreateStream(batch: s.Batch);
+        var input = BenchShape.RandomValues(new Random(s.Seed + 1), (long)s.Batch * s.Config.InputSize);
+        var output = new float[s.Batch * s.Config.OutputWidth];
+        var timing = BenchTiming.Run(warmup, iters, () => stream.Step(input, output));
+        return PerStep(RnnLine(acc, s with { Seq = 1 }, "infer", timing, s.StepFlops) with { Op = "stream" }, timing);
+    }
+
+    private static BenchResult RnnLine(Accelerator acc, BenchShape s, string mode, BenchTiming timing, double flops)
+    {
+        var c = s.Config;
+        return Line(acc, "rnn", timing, flops) with
+        {
+            Mode = mode, Batch = s.Batch, Seq = s.Seq, Input = c.InputSize, Hidden = c.HiddenSize, Layers = c.NumLayers,
+            Output = c.OutputSize, Nonlinearity = c.Nonlinearity.ToName(),
+        };
+    }
+
+    private static BenchResult PerStep(BenchResult line, BenchTiming timing) =>
+        line with { UsPerStep = BenchResult.Significant(timing.Median * 1e3, 4), BytesPerStep = timing.BytesPerIteration };
+
+    private static BenchResult Line(Accelerator acc, string op, BenchTiming timing, double flops) => new(
+        acc.Kind.ToString().ToLowerInvariant(), acc.DeviceName, op, null,
+        null, null, null, null, null, null, null, null, null, null,
+        timing.Iterations, BenchResult.Significant(timing.Median, 6), BenchResult.Significant(timing.Min, 6),
+        BenchResult.Significant(timing.Max, 6), BenchResult.Significant(timing.Gflops(flops), 4), null, null);
+}

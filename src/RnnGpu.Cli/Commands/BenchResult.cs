@@ -1,0 +1,29 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RnnGpu.Cli.Commands;
+
+/// <summary>
+/// One JSON line of `rnngpu bench`. The op decides which fields apply; the others are left out
+/// (null), so an `rnn` line has exactly the fields it always had, plus `op`.
+/// </summary>
+internal sealed record BenchResult(
+    string Backend, string Device, string Op, string? Mode,
+    int? Batch, int? Seq, int? Input, int? Hidden, int? Layers, int? Output, string? Nonlinearity,
+    int? M, int? N, int? K,
+    int Iters, double MsPerIter, double MsMin, double MsMax, double Gflops,
+    double? UsPerStep, double? BytesPerStep)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Rounds to <paramref name="digits"/> significant digits, so the lines stay short.</summary>
+    public static double Significant(double value, int digits) =>
+        double.Parse(value.ToString("G" + digits, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,188 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
+namespace RnnGpu.Accelerators.Cpu;
+
+/// <summary>
+/// A layer's whole recurrence on the CPU as one <see cref="CpuTeam"/> job, the CPU's counterpart of the CUDA
+/// persistent kernel. Each member owns a stripe of 32-column panels of the output, packs its own columns of
+/// W_hh once (they stay in its core's L2 for every step) and waits on a spinning barrier once per step, so a
+/// step costs one barrier instead of a thread hand-off. Forward: h_t[:, stripe] = act(pre_t + h_{t-1} W_hh^T).
+/// Backward: the gradient into step t - 1 is made stripe by stripe as dPre_t W_hh, and folded at once into
+/// dPre_{t-1} = (dPre_{t-1} + dh_{t-1}) * act'(h_{t-1}) by the member that made it, so one barrier per step
+/// suffices there too. Each output is computed by one member, in one order, whatever the team's size.
+/// AVX-512 only; other machines take the step loop of <see cref="Accelerator"/>.
+/// </summary>
+internal sealed unsafe class CpuRecurrence : ITeamWork
+{
+    private const int Panel = RecurrenceKernels.Columns;
+    private const long TeamFlopsPerStep = 1L << 17;    // below this a step is too short to share
+
+    [ThreadStatic] private static CpuRecurrence? _cached;
+
+    private readonly TeamBarrier _barrier = new();
+    private Activation _act;
+    private int _batch, _hidden, _time;
+    private bool _reverse, _backward;
+    private int _startSense;          // the barrier's phase when the job starts: a job may end on either phase
+    private float* _w, _h0, _states, _dPre, _dh, _packed;
+
+    public static bool Supported => Vector512.IsHardwareAccelerated;
+
+    /// <summary>See <see cref="Accelerator.RnnSequenceForward"/>: states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
+    public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse) =>
+        Start(act, batch, hidden, time, wHh, reverse, backward: false, h0, states, null, null);
+
+    /// <summary>See <see cref="Accelerator.RnnSequenceBackward"/>: outputs h_1..h_T; dPre in place; dh in (dL/dh_T) and out (dL/dh_0).</summary>
+    public static void Backward(Activation act, int batch, int hidden, int time, float* outputs, float* wHh, float* dPre, float* dh, bool reverse) =>
+        Start(act, batch, hidden, time, wHh, reverse, backward: true, null, outputs, dPre, dh);
+
+    private static void Start(Activation act, int batch, int hidden, int time, float* w, bool reverse, bool backward,
+        float* h0, float* states, float* dPre, float* dh)
+    {
+        if (time == 0) return;
+        var work = _cached ?? new CpuRecurrence();
+        _cached = null;   // a nested call on this thread (none today) would make its own
+        int panels = (hidden + Panel - 1) / Panel;
+        var packed = ArrayPool<float>.Shared.Rent(panels * hidden * Panel);
+        try
+        {
+            fixed (float* p = packed)
+            {
+                (work._act, work._batch, work._hidden, work._time, work._reverse, work._backward) = (act, batch, hidden, time, reverse, backward);
+                work._w = w;
+                work._h0 = h0;
+                work._states = states;
+                work._dPre = dPre;
+                work._dh = dh;
+                work._packed = p;
+                work._startSense = work._barrier.Sense;
+                if (2L * batch * hidden * hidden < TeamFlopsPerStep) work.Run(0, 1);
+                else CpuTeam.Run(work);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packed);
+            work._w = work._h0 = work._states = work._dPre = work._dh = work._packed = null;
+            _cached = work;
+        }
+    }
+
+    public void Run(int member, int members)
+    {
+        int panels = (_hidden + Panel - 1) / Panel;
+        int p0 = (int)((long)panels * member / members), p1 = (int)((long)panels * (member + 1) / members);
+        Pack(p0, p1);
+        int sense = _startSense;
+        if (_backward) RunBackward(p0, p1, members, ref sense);
+        else RunForward(p0, p1, members, ref sense);
+    }
+
+    /// <summary>The time block of forward step s (in the order the steps run).</summary>
+    private float* Block(float* buffer, int s) => buffer + (long)(_reverse ? _time - 1 - s : s) * _batch * _hidden;
+
+    /// <summary>
+    /// Panel p holds columns [32p, 32p + 32) of op(W) as [hidden, 32], zeros past the last column: op(W) = W^T for
+    /// the forward product h W^T (column j is row j of W), W itself for the backward product dPre W.
+    /// </summary>
+    private void Pack(int p0, int p1)
+    {
+        int n = _hidden;
+        for (int p = p0; p < p1; p++)
+        {
+            float* dst = _packed + (long)p * n * Panel;
+            for (int k = 0; k < n; k++, dst += Panel)
+            for (int jj = 0; jj < Panel; jj++)
+            {
+                int j = p * Panel + jj;
+                dst[jj] = j >= n ? 0f : _backward ? _w[(long)k * n + j] : _w[(long)j * n + k];
+            }
+        }
+    }
+
+    private void RunForward(int p0, int p1, int members, ref int sense)
+    {
+        int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
+        for (int s = 0; s < _time; s++)
+        {
+            float* prev = s == 0 ? _h0 : Block(_states, s - 1), cur = Block(_states, s);
+            Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store);
+            for (int b = 0; b < _batch && c1 > c0; b++)
+            {
+                var row = new Span<float>(cur + (long)b * _hidden + c0, c1 - c0);
+                if (_act == Activation.Tanh) TensorPrimitives.Tanh(row, row);
+                else TensorPrimitives.Max(row, 0f, row);
+            }
+            _barrier.Wait(members, ref sense);
+        }
+    }
+
+    private void RunBackward(int p0, int p1, int members, ref int sense)
+    {
+        int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
+        var gradient = _act == Activation.Tanh ? RecurrenceEpilogue.TanhGradient : RecurrenceEpilogue.ReluGradient;
+        // The last step's dPre takes the gradient from outside the layer; that part of dh is then free to receive dL/dh_0.
+        float* last = Block(_dPre, _time - 1), lastH = Block(_states, _time - 1);
+        for (int b = 0; b < _batch && c1 > c0; b++)
+        {
+            long at = (long)b * _hidden + c0;
+            var dPre = new Span<float>(last + at, c1 - c0);
+            var dh = new Span<float>(_dh + at, c1 - c0);
+            CpuElementwise.ActivationBackward(_act, new Span<float>(lastH + at, c1 - c0), dh, dPre);
+            dh.Clear();
+        }
+        _barrier.Wait(members, ref sense);
+        for (int s = _time - 1; s >= 0; s--)
+        {
+            float* dPre = Block(_dPre, s);
+            if (s > 0)
+            {
+                Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient);
+                _barrier.Wait(members, ref sense);
+            }
+            else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store);
+        }
+    }
+
+    /// <summary>c[:, panels p0..p1) = epilogue(c + a op(W)) for all rows; a, c, h: [batch, hidden].</summary>
+    private void Product(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue)
+    {
+        int n = _hidden;
+        float* tileC = stackalloc float[RecurrenceKernels.Rows * Panel];
+        float* tileH = stackalloc float[RecurrenceKernels.Rows * Panel];
+        for (int p = p0; p < p1; p++)
+        {
+            float* panel = _packed + (long)p * n * Panel;
+            int j = p * Panel, width = Math.Min(Panel, n - j);
+            int b = 0;
+            for (; b < _batch; b += RecurrenceKernels.Rows)
+            {
+                int rows = Math.Min(RecurrenceKernels.Rows, _batch - b);
+                float* cb = c + (long)b * n + j, hb = h is null ? null : h + (long)b * n + j, ab = a + (long)b * n;
+                if (width == Panel && rows == RecurrenceKernels.Rows)
+                {
+                    RecurrenceKernels.Rows8(ab, n, panel, n, cb, n, hb, n, epilogue);
+                    continue;
+                }
+                // An edge tile: through a zero-padded [8, 32] copy, so the kernels never touch memory past the matrix.
+                Gather(cb, n, rows, width, tileC);
+                if (hb is not null) Gather(hb, n, rows, width, tileH);
+                if (rows == RecurrenceKernels.Rows) RecurrenceKernels.Rows8(ab, n, panel, n, tileC, Panel, tileH, Panel, epilogue);
+                else
+                    for (int r = 0; r < rows; r++)
+                        RecurrenceKernels.Row1(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
+                for (int r = 0; r < rows; r++)
+                    new ReadOnlySpan<float>(tileC + r * Panel, width).CopyTo(new Span<float>(cb + (long)r * n, width));
+            }
+        }
+    }
+
+    private static void Gather(float* src, int ld, int rows, int width, float* tile)
+    {
+        new Span<float>(tile, RecurrenceKernels.Rows * Panel).Clear();
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(src + (long)r * ld, width).CopyTo(new Span<float>(tile + r * Panel, width));
+    }
+}

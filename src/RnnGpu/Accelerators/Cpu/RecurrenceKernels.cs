@@ -1,0 +1,104 @@
+using System.Runtime.Intrinsics;
+
+namespace RnnGpu.Accelerators.Cpu;
+
+/// <summary>What a recurrence micro-kernel does with its accumulators before it stores them.</summary>
+internal enum RecurrenceEpilogue
+{
+    /// <summary>c = acc (the forward step's activation follows per row).</summary>
+    Store,
+    /// <summary>c = acc * (1 - h²): the gradient through tanh, taken from the layer's output h.</summary>
+    TanhGradient,
+    /// <summary>c = acc where h &gt; 0, else 0: the gradient through ReLU.</summary>
+    ReluGradient,
+}
+
+/// <summary>
+/// The AVX-512 micro-kernels of <see cref="CpuRecurrence"/>: c[r, 0..32) = epilogue(c[r, 0..32) + Σ_k a[r, k] panel[k, 0..32))
+/// for 8 rows (16 zmm accumulators, 2 panel loads and 8 broadcasts per 16 FMAs) or 1 row. The panel is
+/// 32 columns of the weight matrix packed [k, 32] contiguous, so each k reads one 128-byte line.
+/// a and c (and h, for the gradient epilogues) are row-major with their own row strides.
+/// </summary>
+internal static unsafe class RecurrenceKernels
+{
+    public const int Rows = 8, Columns = 32;
+
+    public static void Rows8(float* a, int lda, float* panel, int k, float* c, int ldc, float* h, int ldh, RecurrenceEpilogue epilogue)
+    {
+        float* a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
+        float* c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc;
+        Vector512<float> x00 = Vector512.Load(c0), x01 = Vector512.Load(c0 + 16), x10 = Vector512.Load(c1), x11 = Vector512.Load(c1 + 16);
+        Vector512<float> x20 = Vector512.Load(c2), x21 = Vector512.Load(c2 + 16), x30 = Vector512.Load(c3), x31 = Vector512.Load(c3 + 16);
+        Vector512<float> x40 = Vector512.Load(c4), x41 = Vector512.Load(c4 + 16), x50 = Vector512.Load(c5), x51 = Vector512.Load(c5 + 16);
+        Vector512<float> x60 = Vector512.Load(c6), x61 = Vector512.Load(c6 + 16), x70 = Vector512.Load(c7), x71 = Vector512.Load(c7 + 16);
+        float* p = panel;
+        for (int kk = 0; kk < k; kk++, p += Columns)
+        {
+            var b0 = Vector512.Load(p);
+            var b1 = Vector512.Load(p + 16);
+            var v = Vector512.Create(a0[kk]); x00 = Vector512.FusedMultiplyAdd(v, b0, x00); x01 = Vector512.FusedMultiplyAdd(v, b1, x01);
+            v = Vector512.Create(a1[kk]); x10 = Vector512.FusedMultiplyAdd(v, b0, x10); x11 = Vector512.FusedMultiplyAdd(v, b1, x11);
+            v = Vector512.Create(a2[kk]); x20 = Vector512.FusedMultiplyAdd(v, b0, x20); x21 = Vector512.FusedMultiplyAdd(v, b1, x21);
+            v = Vector512.Create(a3[kk]); x30 = Vector512.FusedMultiplyAdd(v, b0, x30); x31 = Vector512.FusedMultiplyAdd(v, b1, x31);
+            v = Vector512.Create(a4[kk]); x40 = Vector512.FusedMultiplyAdd(v, b0, x40); x41 = Vector512.FusedMultiplyAdd(v, b1, x41);
+            v = Vector512.Create(a5[kk]); x50 = Vector512.FusedMultiplyAdd(v, b0, x50); x51 = Vector512.FusedMultiplyAdd(v, b1, x51);
+            v = Vector512.Create(a6[kk]); x60 = Vector512.FusedMultiplyAdd(v, b0, x60); x61 = Vector512.FusedMultiplyAdd(v, b1, x61);
+            v = Vector512.Create(a7[kk]); x70 = Vector512.FusedMultiplyAdd(v, b0, x70); x71 = Vector512.FusedMultiplyAdd(v, b1, x71);
+        }
+        Finish(x00, x01, c0, h, epilogue);
+        Finish(x10, x11, c1, h + ldh, epilogue);
+        Finish(x20, x21, c2, h + 2 * ldh, epilogue);
+        Finish(x30, x31, c3, h + 3 * ldh, epilogue);
+        Finish(x40, x41, c4, h + 4 * ldh, epilogue);
+        Finish(x50, x51, c5, h + 5 * ldh, epilogue);
+        Finish(x60, x61, c6, h + 6 * ldh, epilogue);
+        Finish(x70, x71, c7, h + 7 * ldh, epilogue);
+    }
+
+    public static void Row1(float* a, float* panel, int k, float* c, float* h, RecurrenceEpilogue epilogue)
+    {
+        // Four accumulator pairs over interleaved k, so the FMA chain is not latency bound; summed at the end.
+        Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16);
+        Vector512<float> y0 = default, y1 = default, z0 = default, z1 = default, w0 = default, w1 = default;
+        float* p = panel;
+        int kk = 0;
+        for (; kk + 4 <= k; kk += 4, p += 4 * Columns)
+        {
+            var v = Vector512.Create(a[kk]);
+            x0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p), x0); x1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 16), x1);
+            v = Vector512.Create(a[kk + 1]);
+            y0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 32), y0); y1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 48), y1);
+            v = Vector512.Create(a[kk + 2]);
+            z0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 64), z0); z1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 80), z1);
+            v = Vector512.Create(a[kk + 3]);
+            w0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 96), w0); w1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 112), w1);
+        }
+        for (; kk < k; kk++, p += Columns)
+        {
+            var v = Vector512.Create(a[kk]);
+            x0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p), x0); x1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 16), x1);
+        }
+        Finish((x0 + y0) + (z0 + w0), (x1 + y1) + (z1 + w1), c, h, epilogue);
+    }
+
+    private static void Finish(Vector512<float> lo, Vector512<float> hi, float* c, float* h, RecurrenceEpilogue epilogue)
+    {
+        switch (epilogue)
+        {
+            case RecurrenceEpilogue.TanhGradient:
+            {
+                var one = Vector512<float>.One;
+                Vector512<float> h0 = Vector512.Load(h), h1 = Vector512.Load(h + 16);
+                lo *= one - h0 * h0;
+                hi *= one - h1 * h1;
+                break;
+            }
+            case RecurrenceEpilogue.ReluGradient:
+                lo = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(h), Vector512<float>.Zero), lo, Vector512<float>.Zero);
+                hi = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(h + 16), Vector512<float>.Zero), hi, Vector512<float>.Zero);
+                break;
+        }
+        lo.Store(c);
+        hi.Store(c + 16);
+    }
+}
