@@ -15,7 +15,13 @@ internal static class BenchOps
         var x = BenchShape.RandomTensor(random, s.Batch, s.Seq, s.Config.InputSize);
         var y = BenchShape.RandomTensor(random, s.Batch, s.Seq, s.Config.OutputWidth);
         if (mode is "infer" or "both")
-            yield return RnnLine(acc, s, "infer", BenchTiming.Run(warmup, iters, () => model.Forward(x)), s.ForwardFlops);
+        {
+            // Into one output tensor reused across calls, as a service runs it (RnnModel.ForwardInto):
+            // a fresh [B, T, H] array per call is a large-object allocation, and its collections cost more than
+            // the pass itself at these sizes.
+            var output = new Tensor(new float[(long)s.Batch * s.Seq * s.Config.OutputWidth], s.Batch, s.Seq, s.Config.OutputWidth);
+            yield return RnnLine(acc, s, "infer", BenchTiming.Run(warmup, iters, () => model.ForwardInto(x, output)), s.ForwardFlops);
+        }
         if (mode is "train" or "both")
         {
             using var sgd = new Sgd(1e-4f);

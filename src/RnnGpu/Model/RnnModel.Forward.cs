@@ -24,8 +24,10 @@ public sealed partial class RnnModel
             {
                 Slice pre = ws.Outputs(l, d);   // [Rows, H], becomes h in place
                 ProjectInputs(ws, l, d, pre, dropoutMasks is not null);
-                acc.AddBias(rows, hidden, Parameter(ParameterLayout.BiasIh(l, d)), pre);
-                acc.AddBias(rows, hidden, Parameter(ParameterLayout.BiasHh(l, d)), pre);
+                var bias = ws.BiasSum(l, d);
+                acc.Copy(Parameter(ParameterLayout.BiasIh(l, d)), bias);
+                acc.AddBias(1, hidden, Parameter(ParameterLayout.BiasHh(l, d)), bias);
+                acc.AddBias(rows, hidden, bias, pre);
                 if (d == 0) RecurForward(ws, l);
                 else RecurReverse(ws, l);
             }

@@ -16,6 +16,24 @@ public sealed partial class RnnModel
         return ReadOutputs(ws);
     }
 
+    /// <summary>
+    /// <see cref="Forward(Tensor, Tensor?, IReadOnlyList{int}?)"/> writing the outputs into a caller's tensor of
+    /// the shape that returns ([B, T, O], or [B, O] many-to-one), for callers that run one shape again and
+    /// again: a large output array made per call costs the garbage collector more than the forward pass at
+    /// small sizes. Returns the final states [L * D, B, H].
+    /// </summary>
+    public Tensor ForwardInto(Tensor input, Tensor output, Tensor? initialState = null, IReadOnlyList<int>? lengths = null)
+    {
+        var (batch, time) = CheckInput(input);
+        int[] expected = Config.ManyToOne ? [batch, Config.OutputSize] : [batch, time, Config.OutputWidth];
+        if (!output.Shape.AsSpan().SequenceEqual(expected))
+            throw new ShapeException($"output has shape {output.ShapeText}, expected [{string.Join(", ", expected)}]");
+        var ws = Prepare(input, initialState, lengths);
+        ForwardDevice(ws);
+        ReadModelOutput(ws, output.Data);
+        return FinalState(ws);
+    }
+
     /// <summary>Checks the batch, takes a workspace for its shape and uploads input, layout and initial state.</summary>
     internal RnnWorkspace Prepare(Tensor input, Tensor? initialState, IReadOnlyList<int>? lengths)
     {
@@ -47,9 +65,8 @@ public sealed partial class RnnModel
 
     internal static void CheckFinite(Tensor t, string what)
     {
-        var data = t.Data;
-        for (int i = 0; i < data.Length; i++)
-            if (!float.IsFinite(data[i])) throw new ShapeException($"{what} holds a non-finite value ({data[i]}) at flat index {i}");
+        int bad = Finite.FirstNonFinite(t.Data);
+        if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({t.Data[bad]}) at flat index {bad}");
     }
 
     /// <summary>[L * D, B, H]: the shape of initial and final states.</summary>
@@ -75,16 +92,23 @@ public sealed partial class RnnModel
             Accelerator.CopyIn(sorted.AsSpan((int)((l * Config.Directions + d) * ws.StepSize), (int)ws.StepSize), ws.Initial(l, d, 0, ws.Batch));
     }
 
-    internal RnnOutput ReadOutputs(RnnWorkspace ws) => new(ReadModelOutput(ws), FinalState(ws));
+    internal RnnOutput ReadOutputs(RnnWorkspace ws)
+    {
+        int[] shape = Config.ManyToOne ? [ws.Batch, Config.OutputSize] : [ws.Batch, ws.Time, Config.OutputWidth];
+        var output = new float[Tensor.ElementCount(shape)];
+        ReadModelOutput(ws, output);
+        return new(new Tensor(output, shape), FinalState(ws));
+    }
 
-    /// <summary>The outputs on the host: [B, T, width] batch-first, or [B, O] many-to-one, in the caller's order.</summary>
-    private Tensor ReadModelOutput(RnnWorkspace ws)
+    /// <summary>The outputs on the host into <paramref name="output"/>: [B, T, width] batch-first (zeros at padded steps), or [B, O] many-to-one, in the caller's order.</summary>
+    private void ReadModelOutput(RnnWorkspace ws, Span<float> output)
     {
         var layout = ws.Layout;
         if (Config.ManyToOne)
         {
             var y = Accelerator.ToArray(ws.HeadOutput!.Slice(0, (long)ws.Batch * Config.OutputSize));
-            return new Tensor(layout.SortRows(y, 1, Config.OutputSize, toSorted: false), ws.Batch, Config.OutputSize);
+            layout.SortRows(y, 1, Config.OutputSize, toSorted: false).CopyTo(output);
+            return;
         }
         int width = Config.OutputWidth, rows = layout.Rows;
         var packed = ws.Staging((long)rows * width).AsSpan(0, rows * width);
@@ -100,7 +124,7 @@ public sealed partial class RnnModel
                 for (int r = 0; r < rows; r++) part.AsSpan(r * h, h).CopyTo(packed.Slice(r * width + d * h, h));
             }
         }
-        return new Tensor(layout.Unpack(packed, width), ws.Batch, ws.Time, width);
+        layout.UnpackInto(packed, width, output);
     }
 
     /// <summary>Each sequence's final state, every layer and direction: [L * D, B, H] in the caller's order.</summary>

@@ -141,9 +141,8 @@ public sealed class RnnStream : IDisposable
 
     private static void CheckFinite(ReadOnlySpan<float> values, string what)
     {
-        for (int i = 0; i < values.Length; i++)
-            if (!float.IsFinite(values[i]))
-                throw new ShapeException($"{what} holds a non-finite value ({values[i]}) at flat index {i}");
+        int bad = Finite.FirstNonFinite(values);
+        if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({values[bad]}) at flat index {bad}");
     }
 
     public void Dispose()

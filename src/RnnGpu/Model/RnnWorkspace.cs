@@ -34,7 +34,13 @@ internal sealed class RnnWorkspace : IDisposable
             Final[l, d] = Own(batch * h);
         }
         HeadOutput = config.HasHead ? Own((config.ManyToOne ? batch : capacity) * config.OutputSize) : null;
+        BiasSums = Own((long)config.NumLayers * config.Directions * h);
     }
+
+    /// <summary>[L * D, H]: b_ih + b_hh of each layer and direction, so a step's input gets one bias pass, not two.</summary>
+    public DeviceBuffer BiasSums { get; }
+
+    public Slice BiasSum(int layer, int direction) => BiasSums.Slice((long)(layer * _config.Directions + direction) * H, H);
 
     public int Batch { get; }
     public int Time { get; }

@@ -100,10 +100,17 @@ public sealed class StepLayout
     public float[] Unpack(ReadOnlySpan<float> packed, int features)
     {
         var batchFirst = new float[Batch * Time * features];
+        UnpackInto(packed, features, batchFirst);
+        return batchFirst;
+    }
+
+    /// <summary><see cref="Unpack"/> into a caller's [B, T, F] buffer, padded steps set to zeros.</summary>
+    public void UnpackInto(ReadOnlySpan<float> packed, int features, Span<float> batchFirst)
+    {
+        if (!Uniform) batchFirst.Slice(0, Batch * Time * features).Clear();
         for (int t = 0; t < Time; t++)
         for (int i = 0; i < BatchSizes[t]; i++)
-            packed.Slice((Offsets[t] + i) * features, features).CopyTo(batchFirst.AsSpan((Order[i] * Time + t) * features, features));
-        return batchFirst;
+            packed.Slice((Offsets[t] + i) * features, features).CopyTo(batchFirst.Slice((Order[i] * Time + t) * features, features));
     }
 
     /// <summary>Per-sequence rows [groups, B, F] from the caller's order to sorted order, or back.</summary>

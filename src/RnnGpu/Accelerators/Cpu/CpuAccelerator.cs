@@ -29,25 +29,10 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) =>
         CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer());
 
-    protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y)
-    {
-        var b = bias.Span(cols);
-        var all = y.Span((long)rows * cols);
-        for (int r = 0; r < rows; r++)
-        {
-            var row = all.Slice(r * cols, cols);
-            TensorPrimitives.Add(row, b, row);
-        }
-    }
+    protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y) => CpuBias.Add(rows, cols, bias.Pointer(), y.Pointer());
 
-    protected override void ColumnSumCore(int rows, int cols, Slice x, Slice sum, float beta)
-    {
-        var all = x.Span((long)rows * cols);
-        var s = sum.Span(cols);
-        if (beta == 0f) s.Clear();
-        else if (beta != 1f) TensorPrimitives.Multiply(s, beta, s);
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(s, all.Slice(r * cols, cols), s);
-    }
+    protected override void ColumnSumCore(int rows, int cols, Slice x, Slice sum, float beta) =>
+        CpuBias.ColumnSum(rows, cols, x.Pointer(), sum.Pointer(), beta);
 
     protected override void RnnStepForwardCore(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
     {
