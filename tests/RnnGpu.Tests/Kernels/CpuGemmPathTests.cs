@@ -60,6 +60,7 @@ public sealed unsafe class CpuGemmPathTests
         foreach (var isa in Isas)
         {
             yield return [isa, 1, 1001, 70, false, true];     // dot product, one row
+            yield return [isa, 1, 1001, 64, false, true];     // one row, K without a tail: 16- and 8-column blocks by the split
             yield return [isa, 29, 300, 65, false, true];     // dot product
             yield return [isa, 20, 301, 70, false, false];    // B read in place
             yield return [isa, 203, 97, 300, false, false];   // packed, split by rows
