@@ -28,8 +28,13 @@ internal static class BenchCommand
         var layers = new Option<int>("--layers") { Description = "Stacked layers", DefaultValueFactory = _ => 1, HelpName = "L" }.AtLeast(1);
         var output = new Option<int>("--output") { Description = "Head output size (0: no head; the hidden states are the outputs)", DefaultValueFactory = _ => 0, HelpName = "O" }.AtLeast(0);
         var nonlinearity = CommonOptions.Nonlinearity("tanh");
-        var mode = new Option<string>("--mode") { Description = "op rnn: infer (forward), train (forward, loss, BPTT, SGD update) or both", DefaultValueFactory = _ => "both", HelpName = "train|infer|both" };
-        mode.OneOf("train", "infer", "both");
+        var mode = new Option<string>("--mode")
+        {
+            Description = "op rnn: infer (forward into a reused output), infer-alloc (forward returning a fresh output), train (forward, loss, BPTT, SGD update) or both (infer and train)",
+            DefaultValueFactory = _ => "both",
+            HelpName = "train|infer|infer-alloc|both",
+        };
+        mode.OneOf("train", "infer", "infer-alloc", "both");
         // gemm defaults to the input projection of the rnn shape: [B·T, I] x [I, H].
         var m = new Option<int?>("--m") { Description = "op gemm: rows of A and C (default batch x seq)", HelpName = "M" }.AtLeast(1);
         var n = new Option<int?>("--n") { Description = "op gemm: columns of B and C (default hidden)", HelpName = "N" }.AtLeast(1);

@@ -22,6 +22,8 @@ internal static class BenchOps
             var output = new Tensor(new float[(long)s.Batch * s.Seq * s.Config.OutputWidth], s.Batch, s.Seq, s.Config.OutputWidth);
             yield return RnnLine(acc, s, "infer", BenchTiming.Run(warmup, iters, () => model.ForwardInto(x, output)), s.ForwardFlops);
         }
+        if (mode is "infer-alloc")
+            yield return RnnLine(acc, s, "infer-alloc", BenchTiming.Run(warmup, iters, () => model.Forward(x)), s.ForwardFlops);
         if (mode is "train" or "both")
         {
             using var sgd = new Sgd(1e-4f);

@@ -44,6 +44,10 @@ public sealed class BenchAndDevicesTests : IDisposable
     {
         var infer = JsonLines(_cli.Ok("bench", "--backend", "cpu", "--mode", "infer", "--batch", "1", "--seq", "3", "--input", "2", "--hidden", "4", "--iters", "1", "--warmup", "0").Out);
         Assert.Single(infer);
+        var fresh = JsonLines(_cli.Ok("bench", "--backend", "cpu", "--mode", "infer-alloc", "--batch", "1", "--seq", "3", "--input", "2", "--hidden", "4", "--iters", "1", "--warmup", "0").Out);
+        Assert.Equal("infer-alloc", Assert.Single(fresh).GetProperty("mode").GetString());
+        Assert.Equal(infer[0].GetProperty("gflops").GetDouble() * infer[0].GetProperty("ms_per_iter").GetDouble(),
+            fresh[0].GetProperty("gflops").GetDouble() * fresh[0].GetProperty("ms_per_iter").GetDouble(), 0.01 * infer[0].GetProperty("gflops").GetDouble() * infer[0].GetProperty("ms_per_iter").GetDouble());
         var train = JsonLines(_cli.Ok("bench", "--mode", "train", "--batch", "1", "--seq", "3", "--input", "2", "--hidden", "4", "--output", "5", "--iters", "2").Out);
         Assert.Single(train);
         Assert.Equal(5, train[0].GetProperty("output").GetInt32());
