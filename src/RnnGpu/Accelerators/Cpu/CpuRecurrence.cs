@@ -25,7 +25,6 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     private Activation _act;
     private int _batch, _hidden, _time;
     private bool _reverse, _backward;
-    private int _startSense;          // the barrier's phase when the job starts: a job may end on either phase
     private float* _w, _h0, _states, _dPre, _dh, _packed;
 
     public static bool Supported => Vector512.IsHardwareAccelerated;
@@ -57,7 +56,6 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                 work._dPre = dPre;
                 work._dh = dh;
                 work._packed = p;
-                work._startSense = work._barrier.Sense;
                 if (2L * batch * hidden * hidden < TeamFlopsPerStep) work.Run(0, 1);
                 else CpuTeam.Run(work);
             }
@@ -75,9 +73,8 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         int panels = (_hidden + Panel - 1) / Panel;
         int p0 = (int)((long)panels * member / members), p1 = (int)((long)panels * (member + 1) / members);
         Pack(p0, p1);
-        int sense = _startSense;
-        if (_backward) RunBackward(p0, p1, members, ref sense);
-        else RunForward(p0, p1, members, ref sense);
+        if (_backward) RunBackward(p0, p1, members);
+        else RunForward(p0, p1, members);
     }
 
     /// <summary>The time block of forward step s (in the order the steps run).</summary>
@@ -102,7 +99,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         }
     }
 
-    private void RunForward(int p0, int p1, int members, ref int sense)
+    private void RunForward(int p0, int p1, int members)
     {
         int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
         for (int s = 0; s < _time; s++)
@@ -115,11 +112,11 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                 if (_act == Activation.Tanh) TensorPrimitives.Tanh(row, row);
                 else TensorPrimitives.Max(row, 0f, row);
             }
-            _barrier.Wait(members, ref sense);
+            _barrier.Wait(members);
         }
     }
 
-    private void RunBackward(int p0, int p1, int members, ref int sense)
+    private void RunBackward(int p0, int p1, int members)
     {
         int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
         var gradient = _act == Activation.Tanh ? RecurrenceEpilogue.TanhGradient : RecurrenceEpilogue.ReluGradient;
@@ -133,14 +130,14 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             CpuElementwise.ActivationBackward(_act, new Span<float>(lastH + at, c1 - c0), dh, dPre);
             dh.Clear();
         }
-        _barrier.Wait(members, ref sense);
+        _barrier.Wait(members);
         for (int s = _time - 1; s >= 0; s--)
         {
             float* dPre = Block(_dPre, s);
             if (s > 0)
             {
                 Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient);
-                _barrier.Wait(members, ref sense);
+                _barrier.Wait(members);
             }
             else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store);
         }

@@ -107,28 +107,27 @@ internal static class CpuTeam
 
 /// <summary>
 /// A spinning barrier for the members of one <see cref="CpuTeam"/> job (a persistent recurrence waits
-/// on it once per time step). Sense-reversing, so it can be reused step after step.
+/// on it once per time step). Each phase bumps a generation counter, so the barrier carries no state a
+/// member must know to reuse it, step after step and job after job.
 /// </summary>
 internal sealed class TeamBarrier
 {
     private int _arrived;
-    private int _sense;
-
-    /// <summary>The phase the barrier is in: each member of a new job starts its localSense from this, read before the job starts.</summary>
-    public int Sense => Volatile.Read(ref _sense);
+    private long _generation;
 
     /// <summary>Waits until all <paramref name="members"/> have called this for the current phase.</summary>
-    public void Wait(int members, ref int localSense)
+    public void Wait(int members)
     {
         if (members == 1) return;
-        localSense ^= 1;
+        // Read before arriving: the phase cannot end until this member has arrived.
+        long generation = Volatile.Read(ref _generation);
         if (Interlocked.Increment(ref _arrived) == members)
         {
-            _arrived = 0;
-            Volatile.Write(ref _sense, localSense);
+            Volatile.Write(ref _arrived, 0);             // before the release, so no member re-enters early
+            Interlocked.Increment(ref _generation);
             return;
         }
         var spin = new SpinWait();
-        while (Volatile.Read(ref _sense) != localSense) spin.SpinOnce(-1);
+        while (Volatile.Read(ref _generation) == generation) spin.SpinOnce(-1);
     }
 }
