@@ -10,6 +10,9 @@ public abstract partial class Accelerator : IDisposable
     public abstract BackendKind Kind { get; }
     public abstract string DeviceName { get; }
 
+    /// <summary>Placeholder until the batch-invariant kernels land (branch inv).</summary>
+    public bool BatchInvariant { get; set; }
+
     /// <summary>A new zero-filled buffer of <paramref name="length"/> floats.</summary>
     public DeviceBuffer Allocate(long length)
     {

@@ -55,13 +55,16 @@ public sealed class ParameterLayout
 
     public bool Contains(string name) => _byName.ContainsKey(name);
 
-    /// <summary>PyTorch's names; direction 1 is the reverse direction of a bidirectional layer.</summary>
-    public static string WeightIh(int layer, int direction = 0) => $"rnn.weight_ih_l{layer}{Suffix(direction)}";
-    public static string WeightHh(int layer, int direction = 0) => $"rnn.weight_hh_l{layer}{Suffix(direction)}";
-    public static string BiasIh(int layer, int direction = 0) => $"rnn.bias_ih_l{layer}{Suffix(direction)}";
-    public static string BiasHh(int layer, int direction = 0) => $"rnn.bias_hh_l{layer}{Suffix(direction)}";
+    /// <summary>PyTorch's names; direction 1 is the reverse direction of a bidirectional layer. Made once each, so a forward pass that looks its parameters up allocates nothing.</summary>
+    public static string WeightIh(int layer, int direction = 0) => Name("weight_ih", layer, direction);
+    public static string WeightHh(int layer, int direction = 0) => Name("weight_hh", layer, direction);
+    public static string BiasIh(int layer, int direction = 0) => Name("bias_ih", layer, direction);
+    public static string BiasHh(int layer, int direction = 0) => Name("bias_hh", layer, direction);
     public const string HeadWeight = "head.weight";
     public const string HeadBias = "head.bias";
 
-    private static string Suffix(int direction) => direction == 0 ? "" : "_reverse";
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Kind, int Layer, int Direction), string> Names = new();
+
+    private static string Name(string kind, int layer, int direction) =>
+        Names.GetOrAdd((kind, layer, direction), static k => $"rnn.{k.Kind}_l{k.Layer}{(k.Direction == 0 ? "" : "_reverse")}");
 }

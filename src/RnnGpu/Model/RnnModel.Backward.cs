@@ -30,9 +30,9 @@ public sealed partial class RnnModel
             if (l == 0 && !inputGradient) continue;
             // The gradient of each part of this layer's input: dx_part = Σ_d dPre_d W_ih,d[:, part].
             int inSize = Config.LayerInputSize(l);
-            foreach (var (_, width, column) in LayerInputs(ws, l, dropout))
+            for (int part = 0; part < LayerInputParts(l); part++)
             {
-                int part = column / hidden;
+                var (_, width, column) = LayerInput(ws, l, part, dropout);
                 Slice dx = l > 0 ? bw.DStates[l - 1, part].Slice(0, (long)rows * width) : bw.DInput.Slice(0, (long)rows * width);
                 for (int d = 0; d < Config.Directions; d++)
                 {
@@ -173,8 +173,11 @@ public sealed partial class RnnModel
         var dPre = DPre(ws, l, d);
         Accelerator.Gemm(GemmSpec.Dense(true, false, hidden, hidden, rows), dPre, ws.Previous(l, d), Gradient(ParameterLayout.WeightHh(l, d)));
         var dW = Gradient(ParameterLayout.WeightIh(l, d));
-        foreach (var (x, width, column) in LayerInputs(ws, l, dropout))
+        for (int part = 0; part < LayerInputParts(l); part++)
+        {
+            var (x, width, column) = LayerInput(ws, l, part, dropout);
             Accelerator.Gemm(new GemmSpec(true, false, hidden, width, rows, 1f, 0f, hidden, width, inSize), dPre, x, dW.Sub(column, dW.Length - column));
+        }
         Accelerator.ColumnSum(rows, hidden, dPre, Gradient(ParameterLayout.BiasIh(l, d)), 0f);
         Accelerator.Copy(Gradient(ParameterLayout.BiasIh(l, d)), Gradient(ParameterLayout.BiasHh(l, d)));
     }

@@ -42,18 +42,16 @@ public sealed partial class RnnModel
         if (ws.HeadOutput is { } y) HeadForward(ws, y);
     }
 
-    /// <summary>The input of layer l: x, or each direction of the layer below (masked in training with dropout): [Rows, width] parts.</summary>
-    private IEnumerable<(Slice X, int Width, int Column)> LayerInputs(RnnWorkspace ws, int layer, bool dropped)
+    /// <summary>Parts of layer l's input: x, or one per direction of the layer below.</summary>
+    private int LayerInputParts(int layer) => layer == 0 ? 1 : Config.Directions;
+
+    /// <summary>Part p of layer l's input: x, or direction p of the layer below (masked in training with dropout): [Rows, width] at that column of the layer's input.</summary>
+    private (Slice X, int Width, int Column) LayerInput(RnnWorkspace ws, int layer, int part, bool dropped)
     {
-        if (layer == 0)
-        {
-            yield return (ws.Input.Slice(0, (long)ws.Layout.Rows * Config.InputSize), Config.InputSize, 0);
-            yield break;
-        }
+        if (layer == 0) return (ws.Input.Slice(0, (long)ws.Layout.Rows * Config.InputSize), Config.InputSize, 0);
         int h = Config.HiddenSize;
         bool masked = dropped && Config.Dropout > 0;
-        for (int d = 0; d < Config.Directions; d++)
-            yield return (masked ? ws.Dropped(layer - 1, d).Slice(0, (long)ws.Layout.Rows * h) : ws.Outputs(layer - 1, d), h, d * h);
+        return (masked ? ws.Dropped(layer - 1, part).Slice(0, (long)ws.Layout.Rows * h) : ws.Outputs(layer - 1, part), h, part * h);
     }
 
     /// <summary>pre = Σ_parts x_part W_ih[:, part]^T: [Rows, in_part] x [H, in]^T restricted to the part's columns.</summary>
@@ -61,12 +59,11 @@ public sealed partial class RnnModel
     {
         int hidden = Config.HiddenSize, inSize = Config.LayerInputSize(layer), rows = ws.Layout.Rows;
         var w = Parameter(ParameterLayout.WeightIh(layer, direction));
-        float beta = 0f;
-        foreach (var (x, width, column) in LayerInputs(ws, layer, dropped))
+        for (int part = 0; part < LayerInputParts(layer); part++)
         {
-            var spec = new GemmSpec(false, true, rows, hidden, width, 1f, beta, width, inSize, hidden);
+            var (x, width, column) = LayerInput(ws, layer, part, dropped);
+            var spec = new GemmSpec(false, true, rows, hidden, width, 1f, part == 0 ? 0f : 1f, width, inSize, hidden);
             Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre);
-            beta = 1f;
         }
     }
 

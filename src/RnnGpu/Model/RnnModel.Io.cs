@@ -101,13 +101,15 @@ public sealed partial class RnnModel
     }
 
     /// <summary>The outputs on the host into <paramref name="output"/>: [B, T, width] batch-first (zeros at padded steps), or [B, O] many-to-one, in the caller's order.</summary>
-    private void ReadModelOutput(RnnWorkspace ws, Span<float> output)
+    internal void ReadModelOutput(RnnWorkspace ws, Span<float> output)
     {
         var layout = ws.Layout;
         if (Config.ManyToOne)
         {
-            var y = Accelerator.ToArray(ws.HeadOutput!.Slice(0, (long)ws.Batch * Config.OutputSize));
-            layout.SortRows(y, 1, Config.OutputSize, toSorted: false).CopyTo(output);
+            int n = ws.Batch * Config.OutputSize;
+            var y = ws.Staging(n).AsSpan(0, n);
+            Accelerator.CopyOut(ws.HeadOutput!.Slice(0, n), y);
+            layout.SortRowsInto(y, output, 1, Config.OutputSize, toSorted: false);
             return;
         }
         int width = Config.OutputWidth, rows = layout.Rows;

@@ -6,22 +6,24 @@ namespace RnnGpu.Model;
 /// An Elman RNN (PyTorch nn.RNN semantics) with an optional linear head, living on one accelerator.
 /// Parameters and their gradients are two flat device buffers laid out by <see cref="ParameterLayout"/>.
 /// The API is batch-first ([batch, time, features]), like nn.RNN(batch_first=True).
-/// Not thread-safe: one model serves one caller at a time.
+/// Not thread-safe: one model serves one caller at a time; <see cref="CreateInferenceView"/> gives
+/// each further thread its own buffers over the same parameters.
 /// </summary>
 public sealed partial class RnnModel : IDisposable
 {
-    private const int CachedShapes = 4;
     private readonly Dictionary<(int Batch, int Time), (RnnWorkspace Workspace, long LastUse)> _workspaces = new();
+    private readonly bool _ownsParameters;
+    private DeviceBuffer? _gradients;
     private long _uses;
 
-    private RnnModel(RnnConfig config, Accelerator accelerator)
+    private RnnModel(RnnConfig config, Accelerator accelerator, DeviceBuffer? sharedParameters = null)
     {
         config.Validate();
         Config = config;
         Accelerator = accelerator;
         Layout = new ParameterLayout(config);
-        Parameters = accelerator.Allocate(Layout.TotalLength);
-        Gradients = accelerator.Allocate(Layout.TotalLength);
+        _ownsParameters = sharedParameters is null;
+        Parameters = sharedParameters ?? accelerator.Allocate(Layout.TotalLength);
     }
 
     public RnnConfig Config { get; }
@@ -34,8 +36,29 @@ public sealed partial class RnnModel : IDisposable
     /// <summary>Every parameter, flat: [Layout.TotalLength].</summary>
     public DeviceBuffer Parameters { get; }
 
-    /// <summary>dL/dParameters from the last backward pass (overwritten, not accumulated): [Layout.TotalLength].</summary>
-    public DeviceBuffer Gradients { get; }
+    /// <summary>dL/dParameters from the last backward pass (overwritten, not accumulated): [Layout.TotalLength]. Made on first use, so inference never pays for it.</summary>
+    public DeviceBuffer Gradients => _gradients ??= Accelerator.Allocate(Layout.TotalLength);
+
+    /// <summary>
+    /// How many (batch, time) workspaces stay cached; the least recently used goes first. Four covers
+    /// training (a truncated-BPTT chunk, its remainder, a sampling shape); a server batching requests of
+    /// many shapes keeps more.
+    /// </summary>
+    public int CachedShapes
+    {
+        get => _cachedShapes;
+        set => _cachedShapes = value >= 2 ? value : throw new ShapeException($"cached shapes {value} must be at least 2");
+    }
+
+    private int _cachedShapes = 4;
+
+    /// <summary>
+    /// A model that reads this model's parameters, without a copy, and has its own workspaces: run one on
+    /// each thread to serve concurrent callers from one set of weights. For inference: it sees every
+    /// parameter change made through this model. It must be disposed before this model; disposing it
+    /// leaves the parameters alone.
+    /// </summary>
+    public RnnModel CreateInferenceView() => new(Config, Accelerator, Parameters) { Vocabulary = Vocabulary, CachedShapes = CachedShapes };
 
     /// <summary>
     /// A new model initialized as PyTorch does: every nn.RNN parameter uniform in (-1/sqrt(H), 1/sqrt(H)),
@@ -130,7 +153,7 @@ public sealed partial class RnnModel : IDisposable
             _workspaces[(batch, time)] = (entry.Workspace, _uses);
             return entry.Workspace;
         }
-        if (_workspaces.Count >= CachedShapes)
+        while (_workspaces.Count >= _cachedShapes)
         {
             var oldest = _workspaces.MinBy(kv => kv.Value.LastUse);
             oldest.Value.Workspace.Dispose();
@@ -148,7 +171,7 @@ public sealed partial class RnnModel : IDisposable
     {
         foreach (var (ws, _) in _workspaces.Values) ws.Dispose();
         _workspaces.Clear();
-        Parameters.Dispose();
-        Gradients.Dispose();
+        if (_ownsParameters) Parameters.Dispose();
+        _gradients?.Dispose();
     }
 }

@@ -117,12 +117,18 @@ public sealed class StepLayout
     public float[] SortRows(ReadOnlySpan<float> data, int groups, int features, bool toSorted)
     {
         var result = new float[data.Length];
+        SortRowsInto(data, result, groups, features, toSorted);
+        return result;
+    }
+
+    /// <summary><see cref="SortRows"/> into a caller's buffer of the same length.</summary>
+    public void SortRowsInto(ReadOnlySpan<float> data, Span<float> result, int groups, int features, bool toSorted)
+    {
         for (int g = 0; g < groups; g++)
         for (int i = 0; i < Batch; i++)
         {
             int caller = (g * Batch + Order[i]) * features, sorted = (g * Batch + i) * features;
-            data.Slice(toSorted ? caller : sorted, features).CopyTo(result.AsSpan(toSorted ? sorted : caller, features));
+            data.Slice(toSorted ? caller : sorted, features).CopyTo(result.Slice(toSorted ? sorted : caller, features));
         }
-        return result;
     }
 }

@@ -1,0 +1,52 @@
+using RnnGpu.Model;
+
+namespace RnnGpu.Serving;
+
+/// <summary>What a request must satisfy before it is queued, so that a batch never fails for one bad member.</summary>
+internal static class RequestChecks
+{
+    public static void Check(RnnConfig config, int maxSteps, ReadOnlySpan<float> input, int steps, ReadOnlySpan<float> initialState,
+        int outputLength, int finalStateLength)
+    {
+        CheckSteps(steps, maxSteps);
+        if (input.Length != steps * config.InputSize)
+            throw new ShapeException($"input has {input.Length} values, expected {steps} steps x input size {config.InputSize}");
+        CheckFinite(input, "input", config.InputSize);
+        int state = StateLength(config);
+        if (!initialState.IsEmpty)
+        {
+            if (initialState.Length != state)
+                throw new ShapeException($"initial state has {initialState.Length} values, expected {config.NumLayers * config.Directions} (layers x directions) x hidden {config.HiddenSize}");
+            CheckFinite(initialState, "initial state", config.HiddenSize);
+        }
+        if (outputLength != OutputLength(config, steps))
+            throw new ShapeException($"output has room for {outputLength} values, expected {OutputLength(config, steps)}");
+        if (finalStateLength != 0 && finalStateLength != state)
+            throw new ShapeException($"final state has room for {finalStateLength} values, expected {state} or none");
+    }
+
+    public static void CheckSteps(int steps, int maxSteps)
+    {
+        if (steps < 1 || steps > maxSteps)
+            throw new ShapeException($"a request has {steps} time steps; the service takes 1 to {maxSteps}");
+    }
+
+    /// <summary>Whether a request checked against one model also fits another (after a hot swap).</summary>
+    public static bool Fits(RnnConfig config, PendingRequest r) =>
+        r.Input.Length == r.Steps * config.InputSize
+        && (r.InitialState.IsEmpty || r.InitialState.Length == StateLength(config))
+        && r.Output.Length == OutputLength(config, r.Steps)
+        && (r.FinalState.IsEmpty || r.FinalState.Length == StateLength(config));
+
+    /// <summary>[L * D, H].</summary>
+    public static int StateLength(RnnConfig config) => config.NumLayers * config.Directions * config.HiddenSize;
+
+    /// <summary>[steps, O], or [O] many-to-one.</summary>
+    public static int OutputLength(RnnConfig config, int steps) => config.ManyToOne ? config.OutputSize : steps * config.OutputWidth;
+
+    private static void CheckFinite(ReadOnlySpan<float> values, string what, int rowLength)
+    {
+        int bad = Finite.FirstNonFinite(values);
+        if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({values[bad]}) at row {bad / rowLength}, column {bad % rowLength}");
+    }
+}

@@ -1,0 +1,40 @@
+namespace RnnGpu.Serving;
+
+/// <summary>How a model is served: bound from the "RnnServing" configuration section or set in code.</summary>
+public sealed class RnnServingOptions
+{
+    /// <summary>The safetensors checkpoint to serve (<see cref="RnnGpu.IO.Checkpoint"/>); reloads read it again.</summary>
+    public string CheckpointPath { get; set; } = "";
+
+    /// <summary>"cpu", "opencl", "cuda" or "auto" (<see cref="RnnGpu.Accelerators.Backends.Open"/>).</summary>
+    public string Backend { get; set; } = "cpu";
+
+    /// <summary>Most requests coalesced into one forward pass; 1 turns dynamic batching off.</summary>
+    public int MaxBatch { get; set; } = 16;
+
+    /// <summary>How long a batch that is not full waits for more requests after its first.</summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Most time steps in one request.</summary>
+    public int MaxSequenceLength { get; set; } = 1024;
+
+    /// <summary>Most requests waiting for an executor; past it a request is refused at once (<see cref="ServingOverloadedException"/>).</summary>
+    public int MaxQueuedRequests { get; set; } = 4096;
+
+    /// <summary>Most live streams (<see cref="RnnStreams"/>).</summary>
+    public int MaxStreams { get; set; } = 10_000;
+
+    /// <summary>Threads that run batches: 0 means one per core on the CPU. A GPU back end always has one, since one device queue serves it.</summary>
+    public int Executors { get; set; }
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(CheckpointPath)) throw new ShapeException("RnnServing:CheckpointPath is not set: name the checkpoint to serve");
+        if (MaxBatch < 1) throw new ShapeException($"RnnServing:MaxBatch {MaxBatch} must be at least 1");
+        if (MaxWait < TimeSpan.Zero || MaxWait > TimeSpan.FromSeconds(1)) throw new ShapeException($"RnnServing:MaxWait {MaxWait} must be within [0, 1 s]");
+        if (MaxSequenceLength < 1) throw new ShapeException($"RnnServing:MaxSequenceLength {MaxSequenceLength} must be at least 1");
+        if (MaxQueuedRequests < 1) throw new ShapeException($"RnnServing:MaxQueuedRequests {MaxQueuedRequests} must be at least 1");
+        if (MaxStreams < 0) throw new ShapeException($"RnnServing:MaxStreams {MaxStreams} must not be negative");
+        if (Executors < 0) throw new ShapeException($"RnnServing:Executors {Executors} must not be negative");
+    }
+}

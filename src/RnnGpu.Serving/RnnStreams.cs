@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+
+namespace RnnGpu.Serving;
+
+/// <summary>
+/// Live streams (a user, a sensor): each keeps its state [L, H] between calls and advances it a step or a
+/// few steps at a time through <see cref="RnnInference"/>, batched with every other request. Stepping a
+/// sequence in chunks gives what one request over the whole sequence gives. Thread-safe; calls on one
+/// stream run one at a time, in order. Needs a unidirectional model.
+/// </summary>
+public sealed class RnnStreams
+{
+    private readonly RnnInference _inference;
+    private readonly ConcurrentDictionary<string, StreamState> _streams = new();
+
+    public RnnStreams(RnnInference inference)
+    {
+        _inference = inference;
+        inference.Metrics.Streams = () => _streams.Count;
+    }
+
+    public int Count => _streams.Count;
+
+    internal RnnInference Inference => _inference;
+
+    /// <summary>A new stream with its state at zeros, as at the start of a sequence; returns its id.</summary>
+    public string Create()
+    {
+        var config = _inference.Model.Config;
+        if (config.Bidirectional)
+            throw new ShapeException("a bidirectional model needs the whole sequence: streams take a unidirectional model");
+        if (_streams.Count >= _inference.Options.MaxStreams)
+            throw new ServingOverloadedException($"{_inference.Options.MaxStreams} streams are live: delete one first");
+        string id = Guid.NewGuid().ToString("N");
+        _streams[id] = new StreamState(RequestChecks.StateLength(config));
+        return id;
+    }
+
+    /// <summary>Advances the stream by <paramref name="steps"/> steps of input [steps, I]; returns the outputs of those steps and the new state.</summary>
+    public async Task<Prediction> StepAsync(string id, float[] input, int steps, CancellationToken ct = default)
+    {
+        var stream = Find(id);
+        await stream.Gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            CheckFits(id, stream);
+            var config = _inference.Model.Config;
+            RequestChecks.CheckSteps(steps, _inference.Options.MaxSequenceLength);
+            var output = new float[RequestChecks.OutputLength(config, steps)];
+            // The state is read into the batch before the final state is written back: one array serves both.
+            long version = await _inference.PredictIntoAsync(input, steps, output, stream.State, stream.State, ct).ConfigureAwait(false);
+            int[] shape = config.ManyToOne ? [config.OutputSize] : [steps, config.OutputWidth];
+            return new Prediction(output, shape, (float[])stream.State.Clone(), [config.NumLayers, config.HiddenSize], version);
+        }
+        finally
+        {
+            stream.Gate.Release();
+        }
+    }
+
+    /// <summary>The stream's state [L, H], to save it or move it elsewhere.</summary>
+    public float[] GetState(string id)
+    {
+        var stream = Find(id);
+        stream.Gate.Wait();
+        try
+        {
+            return (float[])stream.State.Clone();
+        }
+        finally
+        {
+            stream.Gate.Release();
+        }
+    }
+
+    /// <summary>Replaces the stream's state [L, H] with a saved one.</summary>
+    public void SetState(string id, float[] state)
+    {
+        var stream = Find(id);
+        stream.Gate.Wait();
+        try
+        {
+            CheckFits(id, stream);
+            if (state.Length != stream.State.Length)
+                throw new ShapeException($"stream state has {state.Length} values, expected layers {_inference.Model.Config.NumLayers} x hidden {_inference.Model.Config.HiddenSize}");
+            int bad = Finite.FirstNonFinite(state);
+            if (bad >= 0) throw new ShapeException($"stream state holds a non-finite value ({state[bad]}) at flat index {bad}");
+            state.CopyTo(stream.State, 0);
+        }
+        finally
+        {
+            stream.Gate.Release();
+        }
+    }
+
+    /// <summary>Forgets the stream; false when there is no such stream.</summary>
+    public bool Delete(string id) => _streams.TryRemove(id, out _);
+
+    private StreamState Find(string id) =>
+        _streams.TryGetValue(id, out var stream) ? stream : throw new StreamNotFoundException(id);
+
+    /// <summary>A hot swap to a model of another state shape leaves older streams unusable: say so rather than fail deep inside.</summary>
+    private void CheckFits(string id, StreamState stream)
+    {
+        int expected = RequestChecks.StateLength(_inference.Model.Config);
+        if (stream.State.Length != expected)
+            throw new ShapeException($"stream '{id}' holds a state of {stream.State.Length} values, but the served model now takes {expected}: create a new stream");
+    }
+
+    private sealed class StreamState(int length)
+    {
+        public float[] State { get; } = new float[length];
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+    }
+}

@@ -1,0 +1,12 @@
+using RnnGpu.Model;
+
+namespace RnnGpu.Serving;
+
+/// <summary>The model being served: its version counts loads from 1, so a response names the weights that made it.</summary>
+public sealed record ServedModelInfo(long Version, RnnConfig Config, string Backend, string CheckpointPath, DateTimeOffset LoadedAt);
+
+/// <summary>
+/// One request's result: Output [steps, O] (O = <see cref="RnnConfig.OutputWidth"/>), or [O] for a
+/// many-to-one model; FinalState [L * D, H]; the version of the model that computed both.
+/// </summary>
+public sealed record Prediction(float[] Output, int[] OutputShape, float[] FinalState, int[] StateShape, long ModelVersion);
