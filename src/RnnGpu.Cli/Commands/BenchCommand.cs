@@ -42,11 +42,12 @@ internal static class BenchCommand
         var warmup = new Option<int?>("--warmup") { Description = "Untimed iterations first (default 3; step 200, stream 1000)", HelpName = "W" }.AtLeast(0);
         var iters = new Option<int?>("--iters") { Description = "Timed iterations (default 10; step 2000, stream 20000)", HelpName = "N" }.AtLeast(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the random model and batch", DefaultValueFactory = _ => 0 };
+        var invariant = new Option<bool>("--batch-invariant") { Description = "Run in the back end's batch-invariant mode (Accelerator.BatchInvariant), to measure what it costs" };
         var backend = CommonOptions.Backend();
         var device = CommonOptions.Device();
         var command = new Command("bench", "Time an op (rnn: the forward pass and the training step; gemm; step; stream) on random data; one JSON line per result")
         {
-            op, batch, seq, input, hidden, layers, output, nonlinearity, mode, m, n, k, warmup, iters, seed, backend, device,
+            op, batch, seq, input, hidden, layers, output, nonlinearity, mode, m, n, k, warmup, iters, seed, invariant, backend, device,
         };
         command.SetAction(parseResult =>
         {
@@ -57,6 +58,7 @@ internal static class BenchCommand
             int w = parseResult.GetValue(warmup) ?? Defaults[o].Warmup, its = parseResult.GetValue(iters) ?? Defaults[o].Iters;
 
             using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto", parseResult.GetValue(device));
+            accelerator.BatchInvariant = parseResult.GetValue(invariant);
             var results = o switch
             {
                 "gemm" => [BenchOps.Gemm(accelerator, parseResult.GetValue(m) ?? shape.Batch * shape.Seq, parseResult.GetValue(n) ?? config.HiddenSize,

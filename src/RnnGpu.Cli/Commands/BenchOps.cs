@@ -101,5 +101,8 @@ internal static class BenchOps
         acc.Kind.ToString().ToLowerInvariant(), acc.DeviceName, op, null,
         null, null, null, null, null, null, null, null, null, null,
         timing.Iterations, BenchResult.Significant(timing.Median, 6), BenchResult.Significant(timing.Min, 6),
-        BenchResult.Significant(timing.Max, 6), BenchResult.Significant(timing.Gflops(flops), 4), null, null);
+        BenchResult.Significant(timing.Max, 6), BenchResult.Significant(timing.Gflops(flops), 4), null, null)
+    {
+        BatchInvariant = acc.BatchInvariant ? true : null,
+    };
 }

@@ -15,6 +15,9 @@ internal sealed record BenchResult(
     int Iters, double MsPerIter, double MsMin, double MsMax, double Gflops,
     double? UsPerStep, double? BytesPerStep)
 {
+    /// <summary>True when the run was batch-invariant; left out otherwise, so default lines keep their shape.</summary>
+    public bool? BatchInvariant { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

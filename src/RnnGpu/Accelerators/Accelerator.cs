@@ -10,7 +10,13 @@ public abstract partial class Accelerator : IDisposable
     public abstract BackendKind Kind { get; }
     public abstract string DeviceName { get; }
 
-    /// <summary>Placeholder until the batch-invariant kernels land (branch inv).</summary>
+    /// <summary>
+    /// Batch-invariant mode (off by default): every row of a batched product and recurrence is computed by the
+    /// same operations in the same order whatever the batch size, the row's position and the other rows'
+    /// lengths, so a sequence batched with others gets bit for bit what it gets alone (a server that
+    /// coalesces requests needs that). It costs the small-batch fast paths: on the CPU, the matrix-vector
+    /// dot products and the multi-accumulator one-row recurrence kernel; on CUDA, the persistent recurrence.
+    /// </summary>
     public bool BatchInvariant { get; set; }
 
     /// <summary>A new zero-filled buffer of <paramref name="length"/> floats.</summary>

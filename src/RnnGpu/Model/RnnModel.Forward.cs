@@ -87,20 +87,38 @@ public sealed partial class RnnModel
             KeepInitialOfEmpty(ws, l, 0);
             return;
         }
-        for (int t = 0; t < layout.Time; t++)
+        for (int t = 0, run; t < layout.Time && layout.BatchSizes[t] > 0; t += run)
         {
             int bt = layout.BatchSizes[t];
-            if (bt == 0) break;
+            run = RunLength(layout, t, step: 1);
             var hPrev = t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt);
-            if (!layout.Uniform) acc.Copy(hPrev, ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden));
             var h = ws.Step(l, 0, t, bt);
-            acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
-            int ended = layout.BatchSize(t + 1);
-            if (ended < bt)
-                acc.Copy(ws.Step(l, 0, t, bt).Sub((long)ended * hidden, (long)(bt - ended) * hidden),
-                    ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
+            if (run == 1) acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
+            else acc.RnnSequenceForward(Config.Nonlinearity, bt, hidden, run, hPrev, wHh, ws.Step(l, 0, t, run * bt));   // the stretch's steps lie one after another
+            for (int s = t; s < t + run; s++)
+            {
+                if (!layout.Uniform)
+                    acc.Copy(s == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, s - 1, bt), ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[s] * hidden, (long)bt * hidden));
+                int ended = layout.BatchSize(s + 1);
+                if (ended < bt)
+                    acc.Copy(ws.Step(l, 0, s, bt).Sub((long)ended * hidden, (long)(bt - ended) * hidden),
+                        ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
+            }
         }
         KeepInitialOfEmpty(ws, l, 0);
+    }
+
+    /// <summary>
+    /// How many steps from t on (t, t + step, ...) run the same sequences. Batch-invariant mode runs such a stretch
+    /// as one <see cref="Accelerator.RnnSequenceForward"/> (on the CPU its invariant step would pack W_hh every
+    /// step); otherwise each step is its own fused step, which the step-sized kernels run fastest.
+    /// </summary>
+    private int RunLength(StepLayout layout, int t, int step)
+    {
+        int run = 1;
+        if (Accelerator.BatchInvariant)
+            while (t + run * step >= 0 && t + run * step < layout.Time && layout.BatchSizes[t + run * step] == layout.BatchSizes[t]) run++;
+        return run;
     }
 
     /// <summary>A sequence with no step here (a truncated-BPTT chunk after its end) keeps its state.</summary>
@@ -130,9 +148,10 @@ public sealed partial class RnnModel
         }
         else
         {
-            for (int t = layout.Time - 1; t >= 0; t--)
+            for (int t = layout.Time - 1, run; t >= 0; t -= run)
             {
                 int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
+                run = RunLength(layout, t, step: -1);
                 if (bt == 0) continue;
                 Slice hPrev;
                 if (layout.Uniform)
@@ -143,8 +162,13 @@ public sealed partial class RnnModel
                     if (next > 0) acc.Copy(ws.Step(l, 1, t + 1, next), hPrev.Sub(0, (long)next * hidden));
                     acc.Copy(ws.Initial(l, 1, next, bt - next), hPrev.Sub((long)next * hidden, (long)(bt - next) * hidden));
                 }
+                int first = t - run + 1;
                 var h = ws.Step(l, 1, t, bt);
-                acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
+                if (run == 1) acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
+                else acc.RnnSequenceForward(Config.Nonlinearity, bt, hidden, run, hPrev, wHh, ws.Step(l, 1, first, run * bt), reverse: true);
+                if (!layout.Uniform)   // inside the stretch each step starts from the whole step after it
+                    for (int s = first; s < t; s++)
+                        acc.Copy(ws.Step(l, 1, s + 1, bt), ws.PreviousBuffer(l, 1).Slice((long)layout.Offsets[s] * hidden, (long)bt * hidden));
             }
         }
         int b0 = layout.BatchSize(0);

@@ -27,7 +27,7 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void FillCore(Slice destination, float value) => destination.Span().Fill(value);
 
     protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) =>
-        CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer());
+        CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer(), BatchInvariant);
 
     protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y) => CpuBias.Add(rows, cols, bias.Pointer(), y.Pointer());
 
@@ -38,11 +38,32 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     {
         long bh = (long)batch * hidden;
         pre.Span(bh).CopyTo(h.Span(bh));
+        if (BatchInvariant)
+        {
+            InvariantStep(act, batch, hidden, hPrev, wHh, h);
+            return;
+        }
         // h += hPrev W_hh^T: [batch, hidden] x [hidden, hidden]^T
         CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer());
         var hs = h.Span(bh);
         if (act == Activation.Tanh) TensorPrimitives.Tanh(hs, hs);
         else TensorPrimitives.Max(hs, 0f, hs);
+    }
+
+    /// <summary>
+    /// h = act(h + hPrev W_hh^T) computed as the whole-sequence path computes it, so variable-length batches (which
+    /// step) match a sequence run alone (which takes the sequence path): one step of the AVX-512 recurrence, or,
+    /// where that path is the step loop, the blocked GEMM and a row-by-row activation.
+    /// </summary>
+    private void InvariantStep(Activation act, int batch, int hidden, Slice hPrev, Slice wHh, Slice h)
+    {
+        if (CpuRecurrence.Supported)
+        {
+            CpuRecurrence.Forward(act, batch, hidden, 1, hPrev.Pointer(), wHh.Pointer(), h.Pointer(), reverse: false, invariant: true);
+            return;
+        }
+        CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer(), batchInvariant: true);
+        for (int b = 0; b < batch; b++) CpuActivation.Forward(act, h.Pointer() + (long)b * hidden, hidden);
     }
 
     protected override void RnnStepBackwardCore(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
@@ -55,7 +76,7 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
 
     protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {
-        if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse);
+        if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse, BatchInvariant);
         else base.RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
     }
 

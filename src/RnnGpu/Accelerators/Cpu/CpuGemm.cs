@@ -7,20 +7,23 @@ namespace RnnGpu.Accelerators.Cpu;
 /// rows and B transposed (the recurrent step: h_prev [B, H] x W_hh^T) would spend more time packing B
 /// than multiplying, so it takes dot products of contiguous rows instead (<see cref="CpuGemmDot"/>);
 /// with few rows and B stored [K, N], B is read in place. Results do not depend on the thread count.
+/// The blocked path computes each element the same way whatever M and the row's place (K sliced by K alone,
+/// one FMA chain per slice, edge tiles stored with the full tiles' rounding), so batch-invariant callers
+/// skip the dot products, whose sums are ordered differently.
 /// </summary>
 internal static unsafe class CpuGemm
 {
     /// <summary>Up to this many rows, B stored [K, N] is read in place rather than packed.</summary>
     private const int UnpackedBMaxRows = 32;
 
-    public static void Run(in GemmSpec s, float* a, float* b, float* c)
+    public static void Run(in GemmSpec s, float* a, float* b, float* c, bool batchInvariant = false)
     {
         var isa = GemmIsaChoice.Current;
         for (int batch = 0; batch < s.BatchCount; batch++)
-            RunOne(s, isa, a + batch * s.StrideA, b + batch * s.StrideB, c + batch * s.StrideC);
+            RunOne(s, isa, a + batch * s.StrideA, b + batch * s.StrideB, c + batch * s.StrideC, batchInvariant);
     }
 
-    private static void RunOne(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c)
+    private static void RunOne(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, bool batchInvariant)
     {
         if (s.M == 0 || s.N == 0) return;
         if (s.K == 0 || s.Alpha == 0f)
@@ -28,7 +31,7 @@ internal static unsafe class CpuGemm
             ScaleC(s, c);
             return;
         }
-        if (s.TransB && !s.TransA && s.M <= CpuGemmDot.MaxRows)
+        if (s.TransB && !s.TransA && s.M <= CpuGemmDot.MaxRows && !batchInvariant)
         {
             CpuGemmDot.Run(s, isa, a, b, c);
             return;

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -12,7 +10,9 @@ namespace RnnGpu.Accelerators.Cpu;
 /// Backward: the gradient into step t - 1 is made stripe by stripe as dPre_t W_hh, and folded at once into
 /// dPre_{t-1} = (dPre_{t-1} + dh_{t-1}) * act'(h_{t-1}) by the member that made it, so one barrier per step
 /// suffices there too. Each output is computed by one member, in one order, whatever the team's size.
-/// AVX-512 only; other machines take the step loop of <see cref="Accelerator"/>.
+/// Batch-invariant runs replace the one-row kernel by one with the 8-row kernel's order, so a row's result does
+/// not depend on how many rows share its group of 8.
+/// AVX-512 only (and not on a thread whose GEMM ISA a test narrowed); other machines take the step loop of <see cref="Accelerator"/>.
 /// </summary>
 internal sealed unsafe class CpuRecurrence : ITeamWork
 {
@@ -24,20 +24,20 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     private readonly TeamBarrier _barrier = new();
     private Activation _act;
     private int _batch, _hidden, _time;
-    private bool _reverse, _backward;
+    private bool _reverse, _backward, _invariant;
     private float* _w, _h0, _states, _dPre, _dh, _packed;
 
-    public static bool Supported => Vector512.IsHardwareAccelerated;
+    public static bool Supported => GemmIsaChoice.Current == GemmIsa.Vector512;
 
     /// <summary>See <see cref="Accelerator.RnnSequenceForward"/>: states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
-    public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse) =>
-        Start(act, batch, hidden, time, wHh, reverse, backward: false, h0, states, null, null);
+    public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse, bool invariant) =>
+        Start(act, batch, hidden, time, wHh, reverse, backward: false, invariant, h0, states, null, null);
 
     /// <summary>See <see cref="Accelerator.RnnSequenceBackward"/>: outputs h_1..h_T; dPre in place; dh in (dL/dh_T) and out (dL/dh_0).</summary>
     public static void Backward(Activation act, int batch, int hidden, int time, float* outputs, float* wHh, float* dPre, float* dh, bool reverse) =>
-        Start(act, batch, hidden, time, wHh, reverse, backward: true, null, outputs, dPre, dh);
+        Start(act, batch, hidden, time, wHh, reverse, backward: true, invariant: false, null, outputs, dPre, dh);
 
-    private static void Start(Activation act, int batch, int hidden, int time, float* w, bool reverse, bool backward,
+    private static void Start(Activation act, int batch, int hidden, int time, float* w, bool reverse, bool backward, bool invariant,
         float* h0, float* states, float* dPre, float* dh)
     {
         if (time == 0) return;
@@ -49,7 +49,8 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         {
             fixed (float* p = packed)
             {
-                (work._act, work._batch, work._hidden, work._time, work._reverse, work._backward) = (act, batch, hidden, time, reverse, backward);
+                (work._act, work._batch, work._hidden, work._time, work._reverse, work._backward, work._invariant) =
+                    (act, batch, hidden, time, reverse, backward, invariant);
                 work._w = w;
                 work._h0 = h0;
                 work._states = states;
@@ -107,11 +108,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             float* prev = s == 0 ? _h0 : Block(_states, s - 1), cur = Block(_states, s);
             Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store);
             for (int b = 0; b < _batch && c1 > c0; b++)
-            {
-                var row = new Span<float>(cur + (long)b * _hidden + c0, c1 - c0);
-                if (_act == Activation.Tanh) TensorPrimitives.Tanh(row, row);
-                else TensorPrimitives.Max(row, 0f, row);
-            }
+                CpuActivation.Forward(_act, cur + (long)b * _hidden + c0, c1 - c0);
             _barrier.Wait(members);
         }
     }
@@ -169,7 +166,8 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                 if (rows == RecurrenceKernels.Rows) RecurrenceKernels.Rows8(ab, n, panel, n, tileC, Panel, tileH, Panel, epilogue);
                 else
                     for (int r = 0; r < rows; r++)
-                        RecurrenceKernels.Row1(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
+                        if (_invariant) RecurrenceKernels.Row1Ordered(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
+                        else RecurrenceKernels.Row1(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<float>(tileC + r * Panel, width).CopyTo(new Span<float>(cb + (long)r * n, width));
             }

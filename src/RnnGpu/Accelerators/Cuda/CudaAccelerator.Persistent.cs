@@ -115,7 +115,8 @@ public sealed unsafe partial class CudaAccelerator
     {
         var path = RecurrencePath;
         if (path == CudaRecurrencePath.Standard || batch == 0 || hidden == 0 || time == 0) return null;
-        if (path == CudaRecurrencePath.Auto && (batch > PersistentMaxBatch || time < 2 || _persistentRefused)) return null;
+        // Batch-invariant: the step loop always, since the persistent kernel's sums (split by batch size) differ from it.
+        if (path == CudaRecurrencePath.Auto && (BatchInvariant || batch > PersistentMaxBatch || time < 2 || _persistentRefused)) return null;
         string? why = null;
         var plan = Plan(backward, batch, hidden, _device.Multiprocessors, _device.MaxSharedPerBlockOptin);
         if (!_device.CooperativeLaunch) why = "the device does not support cooperative launches";
