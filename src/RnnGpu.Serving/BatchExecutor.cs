@@ -14,6 +14,7 @@ namespace RnnGpu.Serving;
 internal sealed partial class BatchExecutor
 {
     private readonly int _index;
+    private readonly bool _alone;
     private readonly RequestQueue _queue;
     private readonly ModelHost _host;
     private readonly RnnServingOptions _options;
@@ -25,9 +26,10 @@ internal sealed partial class BatchExecutor
     private readonly Thread _thread;
     private float[] _input = [], _state = [], _output = [], _final = [];
 
-    public BatchExecutor(int index, RequestQueue queue, ModelHost host, RnnServingOptions options, ServingMetrics metrics, ILogger log)
+    /// <param name="alone">Run every batch on this thread only: several CPU executors already keep every core busy.</param>
+    public BatchExecutor(int index, bool alone, RequestQueue queue, ModelHost host, RnnServingOptions options, ServingMetrics metrics, ILogger log)
     {
-        (_index, _queue, _host, _options, _metrics, _log) = (index, queue, host, options, metrics, log);
+        (_index, _alone, _queue, _host, _options, _metrics, _log) = (index, alone, queue, host, options, metrics, log);
         _batch = new PendingRequest[options.MaxBatch];
         _lengths = new int[options.MaxBatch + 1][];
         for (int n = 1; n <= options.MaxBatch; n++) _lengths[n] = new int[n];
@@ -40,6 +42,7 @@ internal sealed partial class BatchExecutor
 
     private void Loop()
     {
+        if (_alone) Accelerators.Cpu.CpuTeam.RunAloneOnThisThread();
         while (true)
         {
             int n = _queue.TakeBatch(_batch, _options.MaxWait);

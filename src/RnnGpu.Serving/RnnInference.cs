@@ -35,7 +35,8 @@ public sealed partial class RnnInference : IDisposable
             _queue = new RequestQueue(options.MaxQueuedRequests);
             Metrics = new ServingMetrics(meters, () => _queue.Count);
             _executors = new BatchExecutor[executors];
-            for (int i = 0; i < executors; i++) _executors[i] = new BatchExecutor(i, _queue, _host, options, Metrics, _log);
+            bool alone = _accelerator.Kind == BackendKind.Cpu && executors > 1;
+            for (int i = 0; i < executors; i++) _executors[i] = new BatchExecutor(i, alone, _queue, _host, options, Metrics, _log);
             LogStarted(_log, executors, options.MaxBatch, options.MaxWait.TotalMilliseconds);
         }
         catch

@@ -33,6 +33,23 @@ public sealed class CpuTeamTests
     }
 
     [Fact]
+    public void A_thread_told_to_run_alone_gets_a_team_of_one_and_others_still_get_the_team()
+    {
+        int aloneMembers = -1;
+        var thread = new Thread(() =>
+        {
+            CpuTeam.RunAloneOnThisThread();
+            CpuTeam.Run(new Job((_, members) => aloneMembers = members));
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Equal(1, aloneMembers);
+        int members = -1;
+        CpuTeam.Run(new Job((member, n) => { if (member == 0) members = n; }));
+        Assert.Equal(CpuTeam.Size, members);
+    }
+
+    [Fact]
     public void A_member_failure_reaches_the_caller()
     {
         if (CpuTeam.Size == 1) Assert.Skip("a one-core machine has no other member to fail");

@@ -31,13 +31,22 @@ internal static class CpuTeam
     private static int _sleepers;              // members blocked on Wake; the caller releases them
     private static Exception? _failure;        // the first exception a member threw in the current job
 
+    [ThreadStatic] private static bool _alone;
+
     /// <summary>How many threads a job may get (the caller included).</summary>
     public static int Size => Members;
+
+    /// <summary>
+    /// Runs every later job of this thread on it alone. For a thread that is one of several working in
+    /// parallel, one per core (a server's executors): a team would put a second thread on a core another
+    /// worker needs, and a member descheduled there would stall each barrier for a time slice.
+    /// </summary>
+    public static void RunAloneOnThisThread() => _alone = true;
 
     /// <summary>Runs work.Run(i, n) for i in 0..n-1, on n threads when the team is free, else on the caller alone (n = 1).</summary>
     public static void Run<T>(T work) where T : class, ITeamWork
     {
-        if (Members == 1 || Interlocked.CompareExchange(ref _owned, 1, 0) != 0)
+        if (Members == 1 || _alone || Interlocked.CompareExchange(ref _owned, 1, 0) != 0)
         {
             work.Run(0, 1);
             return;
