@@ -4,6 +4,7 @@ using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Server;
 
+[Collection(ServerCollection.Name)]
 public sealed class ConcurrencyTests
 {
     [Fact]

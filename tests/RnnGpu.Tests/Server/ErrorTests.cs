@@ -18,6 +18,7 @@ public sealed class ErrorServer : IAsyncLifetime
     public ValueTask DisposeAsync() => Served.DisposeAsync();
 }
 
+[Collection(ServerCollection.Name)]
 public sealed class ErrorTests(ErrorServer server) : IClassFixture<ErrorServer>
 {
     private readonly ServedModel _served = server.Served;

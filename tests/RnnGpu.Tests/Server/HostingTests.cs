@@ -12,6 +12,7 @@ using RnnGpu.Server;
 
 namespace RnnGpu.Tests.Server;
 
+[Collection(ServerCollection.Name)]
 public sealed class HostingTests : IDisposable
 {
     private static readonly RnnConfig Config = new(InputSize: 2, HiddenSize: 3, NumLayers: 1, Activation.Tanh, OutputSize: 1);

@@ -4,6 +4,7 @@ using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Server;
 
+[Collection(ServerCollection.Name)]
 public sealed class PredictTests
 {
     private static readonly RnnConfig Config = new(InputSize: 5, HiddenSize: 7, NumLayers: 2, Activation.Tanh, OutputSize: 3);

@@ -5,6 +5,7 @@ using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Server;
 
+[Collection(ServerCollection.Name)]
 public sealed class ReloadTests
 {
     private static readonly RnnConfig Config = new(InputSize: 4, HiddenSize: 6, NumLayers: 2, Activation.Tanh, OutputSize: 3);

@@ -7,6 +7,7 @@ using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Server;
 
+[Collection(ServerCollection.Name)]
 public sealed class StreamTests
 {
     private static readonly RnnConfig Config = new(InputSize: 3, HiddenSize: 8, NumLayers: 2, Activation.Tanh, OutputSize: 2);
