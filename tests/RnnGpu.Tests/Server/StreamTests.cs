@@ -107,8 +107,8 @@ public sealed class StreamTests
         await CreateAsync(served);
         await CreateAsync(served);
         using var third = await served.Client.PostAsync("/v1/streams", null, ServedModel.Ct);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, third.StatusCode);
-        Assert.Equal("application/problem+json", third.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("1", third.Headers.RetryAfter?.ToString());
+        await ServedModel.AssertProblemAsync(third, HttpStatusCode.ServiceUnavailable, "2 streams are live");
     }
 
     [Fact]
@@ -116,6 +116,6 @@ public sealed class StreamTests
     {
         await using var served = await ServedModel.StartAsync(Config with { Bidirectional = true });
         using var response = await served.Client.PostAsync("/v1/streams", null, ServedModel.Ct);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await ServedModel.AssertProblemAsync(response, HttpStatusCode.BadRequest, "unidirectional");
     }
 }
