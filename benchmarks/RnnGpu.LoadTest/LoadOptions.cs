@@ -1,0 +1,71 @@
+using System.Globalization;
+
+namespace RnnGpu.LoadTest;
+
+/// <summary>The command line: --name value pairs, each with a default that finishes in about a minute on 2 cores.</summary>
+public sealed record LoadOptions
+{
+    public int Clients { get; init; } = 16;
+    public int Requests { get; init; } = 4000;
+    public int Distinct { get; init; } = 64;
+    public int MinSteps { get; init; } = 8;
+    public int MaxSteps { get; init; } = 32;
+    public int Input { get; init; } = 16;
+    public int Hidden { get; init; } = 128;
+    public int Layers { get; init; } = 2;
+    public int Output { get; init; } = 8;
+    public int MaxBatch { get; init; } = 16;
+    public int MaxWaitUs { get; init; } = 1000;
+    public int Executors { get; init; }
+    public string Backend { get; init; } = "cpu";
+    public int CapSeconds { get; init; } = 120;
+
+    public const string Usage =
+        "usage: RnnGpu.LoadTest [--clients 16] [--requests 4000] [--distinct 64] [--steps 8-32 | --steps N] [--input 16] [--hidden 128]\n" +
+        "       [--layers 2] [--output 8] [--max-batch 16] [--max-wait-us 1000] [--executors 0] [--backend cpu] [--cap-seconds 120]";
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var o = new LoadOptions();
+        if (args.Length % 2 != 0) throw new ArgumentException("every option takes a value");
+        for (int i = 0; i < args.Length; i += 2)
+        {
+            string name = args[i], value = args[i + 1];
+            o = name switch
+            {
+                "--clients" => o with { Clients = Positive(name, value) },
+                "--requests" => o with { Requests = Positive(name, value) },
+                "--distinct" => o with { Distinct = Positive(name, value) },
+                "--steps" => WithSteps(o, value),
+                "--input" => o with { Input = Positive(name, value) },
+                "--hidden" => o with { Hidden = Positive(name, value) },
+                "--layers" => o with { Layers = Positive(name, value) },
+                "--output" => o with { Output = Positive(name, value) },
+                "--max-batch" => o with { MaxBatch = Positive(name, value) },
+                "--max-wait-us" => o with { MaxWaitUs = Positive(name, value) },
+                "--executors" => o with { Executors = Int(name, value) },
+                "--backend" => o with { Backend = value },
+                "--cap-seconds" => o with { CapSeconds = Positive(name, value) },
+                _ => throw new ArgumentException($"unknown option '{name}'"),
+            };
+        }
+        return o;
+    }
+
+    private static LoadOptions WithSteps(LoadOptions o, string value)
+    {
+        var parts = value.Split('-');
+        int min = Positive("--steps", parts[0]), max = parts.Length == 2 ? Positive("--steps", parts[1]) : min;
+        if (parts.Length > 2 || max < min) throw new ArgumentException($"--steps '{value}': expected N or MIN-MAX");
+        return o with { MinSteps = min, MaxSteps = max };
+    }
+
+    private static int Positive(string name, string value)
+    {
+        int v = Int(name, value);
+        return v >= 1 ? v : throw new ArgumentException($"{name} must be at least 1, got {v}");
+    }
+
+    private static int Int(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : throw new ArgumentException($"{name} '{value}' is not a whole number");
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using RnnGpu.Server;
+
+namespace RnnGpu.LoadTest;
+
+/// <summary>What one run measured: latencies sorted in ms, throughput, the mean batch, and each distinct body's single-request response.</summary>
+public sealed record RunResult(string Name, int MaxBatch, double Seconds, double[] LatenciesMs, double? MeanBatch, int Mismatches, string[] Alone)
+{
+    public double RequestsPerSecond => LatenciesMs.Length / Seconds;
+
+    public double Percentile(double p) => LatenciesMs[(int)Math.Round(p * (LatenciesMs.Length - 1))];
+}
+
+/// <summary>
+/// One run against a fresh server on a loopback Kestrel socket: each distinct body sent alone first for
+/// its reference response, then C clients sending the fixed number of requests, every response compared
+/// with its reference as text (the shortest round-trip form of a float32 is unique, so equal text is
+/// equal bits).
+/// </summary>
+public static class LoadRun
+{
+    public static async Task<RunResult> RunAsync(string name, int maxBatch, LoadOptions o, string checkpoint, Workload work, BatchSizeListener batches)
+    {
+        await using var app = ServerApp.Build(["--urls=http://127.0.0.1:0"], s =>
+        {
+            s.CheckpointPath = checkpoint;
+            s.Backend = o.Backend;
+            s.MaxBatch = maxBatch;
+            s.MaxWait = TimeSpan.FromMicroseconds(o.MaxWaitUs);
+            s.Executors = o.Executors;
+            s.MaxSequenceLength = Math.Max(s.MaxSequenceLength, o.MaxSteps);
+        }, b => b.Logging.ClearProviders());
+        using var cap = new CancellationTokenSource(TimeSpan.FromSeconds(o.CapSeconds));
+        await app.StartAsync(cap.Token);
+        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+
+        var alone = new string[work.Bodies.Length];
+        for (int i = 0; i < alone.Length; i++) alone[i] = await PostAsync(client, work.Bodies[i], cap.Token);
+
+        batches.Reset();
+        var latencies = new double[o.Requests];
+        int next = -1, mismatches = 0;
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(_ => Task.Run(async () =>
+            {
+                for (int n; (n = Interlocked.Increment(ref next)) < o.Requests;)
+                {
+                    int i = n % alone.Length;
+                    long sent = Stopwatch.GetTimestamp();
+                    string text = await PostAsync(client, work.Bodies[i], cap.Token);
+                    latencies[n] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+                    if (text != alone[i]) Interlocked.Increment(ref mismatches);
+                }
+            }, cap.Token)));
+        }
+        catch (OperationCanceledException) when (cap.IsCancellationRequested)
+        {
+            throw new TimeoutException($"run '{name}' did not finish {o.Requests} requests within --cap-seconds {o.CapSeconds} (about {Math.Min(next, o.Requests)} sent)");
+        }
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Array.Sort(latencies);
+        return new RunResult(name, maxBatch, seconds, latencies, batches.Mean, mismatches, alone);
+    }
+
+    private static async Task<string> PostAsync(HttpClient client, byte[] body, CancellationToken ct)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await client.PostAsync("/v1/predict", content, ct);
+        string text = await response.Content.ReadAsStringAsync(ct);
+        return response.IsSuccessStatusCode ? text : throw new HttpRequestException($"HTTP {(int)response.StatusCode}: {text}");
+    }
+}

@@ -1,0 +1,55 @@
+using RnnGpu.Accelerators;
+using RnnGpu.IO;
+using RnnGpu.LoadTest;
+using RnnGpu.Model;
+
+// Serves a model made here with RnnGpu.Server on a loopback socket and loads it twice, with dynamic
+// batching on and off, checking every response against the same request sent alone. Exit code 1 on a
+// differing response or a run past its time cap, 2 on a usage error.
+LoadOptions o;
+try
+{
+    o = LoadOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}\n{LoadOptions.Usage}");
+    return 2;
+}
+
+string dir = Directory.CreateTempSubdirectory("rnngpu-load-").FullName;
+try
+{
+    string checkpoint = Path.Combine(dir, "model.safetensors");
+    using (var acc = Backends.Open("cpu"))
+    using (var model = RnnModel.Create(new RnnConfig(o.Input, o.Hidden, o.Layers, Activation.Tanh, o.Output), acc, seed: 1))
+        Checkpoint.Save(model, checkpoint);
+
+    var work = new Workload(o, seed: 2);
+    using var batches = new BatchSizeListener();
+    var runs = new List<RunResult>();
+    foreach (var (name, maxBatch) in new[] { ("batching on", o.MaxBatch), ("batching off", 1) })
+    {
+        Console.Error.WriteLine($"{name}: {o.Requests} requests from {o.Clients} clients ...");
+        runs.Add(await LoadRun.RunAsync(name, maxBatch, o, checkpoint, work, batches));
+    }
+    Console.WriteLine(Report.Markdown(o, runs));
+
+    bool sameAlone = runs[0].Alone.SequenceEqual(runs[1].Alone);
+    int mismatches = runs.Sum(r => r.Mismatches);
+    Console.WriteLine(sameAlone
+        ? "Single-request results are identical with batching on and off."
+        : "**Single-request results differ between the two runs.**");
+    if (mismatches == 0 && sameAlone) return 0;
+    Console.Error.WriteLine($"error: {mismatches} responses differ from the same request sent alone");
+    return 1;
+}
+catch (TimeoutException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+finally
+{
+    Directory.Delete(dir, recursive: true);
+}

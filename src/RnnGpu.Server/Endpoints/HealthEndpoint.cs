@@ -1,0 +1,16 @@
+using RnnGpu.Accelerators;
+using RnnGpu.Serving;
+
+namespace RnnGpu.Server.Endpoints;
+
+/// <summary>GET /health: the served model's version, back end, device and shape, and the number of open streams.</summary>
+public static class HealthEndpoint
+{
+    public static void Map(IEndpointRouteBuilder app) => app.MapGet("/health", (RnnInference inference, RnnStreams streams) =>
+    {
+        var m = inference.Model;
+        var c = m.Config;
+        var shape = new ModelShape(c.InputSize, c.HiddenSize, c.NumLayers, c.Nonlinearity.ToName(), c.OutputSize, c.OutputWidth, c.Bidirectional, c.ManyToOne);
+        return new HealthResponse("ok", m.Version, inference.Options.Backend, m.Backend, m.LoadedAt, shape, streams.Count);
+    });
+}
