@@ -42,7 +42,7 @@ public sealed record LoadOptions
                 "--layers" => o with { Layers = Positive(name, value) },
                 "--output" => o with { Output = Positive(name, value) },
                 "--max-batch" => o with { MaxBatch = Positive(name, value) },
-                "--max-wait-us" => o with { MaxWaitUs = Positive(name, value) },
+                "--max-wait-us" => o with { MaxWaitUs = Int(name, value) },
                 "--executors" => o with { Executors = Int(name, value) },
                 "--backend" => o with { Backend = value },
                 "--cap-seconds" => o with { CapSeconds = Positive(name, value) },

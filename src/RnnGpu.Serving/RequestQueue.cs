@@ -55,10 +55,10 @@ internal sealed class RequestQueue(int capacity)
                     Monitor.Wait(_waiting);
                     continue;
                 }
-                long left = deadline - Stopwatch.GetTimestamp();
+                // Whole milliseconds: the lock waits no finer, and spinning out a remainder would take a core the batch needs.
+                int left = (int)((deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency);
                 if (left <= 0 || _closed) break;
-                // Whole milliseconds, at least one: a zero timeout would spin on a core the batch needs.
-                Monitor.Wait(_waiting, Math.Max(1, (int)Math.Ceiling(left * 1000.0 / Stopwatch.Frequency)));
+                Monitor.Wait(_waiting, left);
             }
         }
         return n;

@@ -28,6 +28,47 @@ public abstract partial class Accelerator
     }
 
     /// <summary>
+    /// The forward recurrence of sequences of different lengths in the packed layout (sorted longest first):
+    /// step t runs the first <paramref name="stepRows"/>[t] sequences (non-increasing, at least 1), its block
+    /// of states following step t - 1's, and starts from the first rows of step t - 1's block (of h0 for step
+    /// 0). h0: [stepRows[0], hidden]; states: [Σ stepRows, hidden], pre on entry, h on return. One call per
+    /// layer, so a back end can keep W_hh packed across every step however the batch shrinks.
+    /// </summary>
+    public void RnnPackedSequenceForward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
+    {
+        CheckActivation(act);
+        CheckSizes(("hidden", hidden));
+        long rows = 0;
+        for (int t = 0; t < stepRows.Length; t++)
+        {
+            if (stepRows[t] < 1 || (t > 0 && stepRows[t] > stepRows[t - 1]))
+                throw new ShapeException($"step {t} runs {stepRows[t]} sequences: packed steps must run at least one and never more than the step before");
+            rows += stepRows[t];
+        }
+        if (stepRows.IsEmpty) return;
+        Check(h0, (long)stepRows[0] * hidden, nameof(h0));
+        Check(wHh, (long)hidden * hidden, nameof(wHh));
+        Check(states, checked(rows * hidden), nameof(states));
+        CheckDisjoint(states, nameof(states), (h0, nameof(h0)), (wHh, nameof(wHh)));
+        RnnPackedSequenceForwardCore(act, stepRows, hidden, h0, wHh, states);
+    }
+
+    /// <summary>One <see cref="RnnStepForwardCore"/> per step, in place.</summary>
+    protected virtual void RnnPackedSequenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
+    {
+        var hPrev = h0;
+        long offset = 0;
+        foreach (int rows in stepRows)
+        {
+            long size = (long)rows * hidden;
+            var h = states.Sub(offset, size);
+            RnnStepForwardCore(act, rows, hidden, h, hPrev.Sub(0, size), wHh, h);
+            hPrev = h;
+            offset += size;
+        }
+    }
+
+    /// <summary>
     /// BPTT through the recurrence of one layer, against the order of the forward steps (T down to 1):
     /// dPre_t = (dPre_t + dh_t) * act'(h_t), dh_{t-1} = dPre_t W_hh. outputs: [time, batch, hidden] =
     /// h_1..h_T; wHh: [hidden, hidden]; dPre: [time, batch, hidden], dL/dh_t from the layer's output on

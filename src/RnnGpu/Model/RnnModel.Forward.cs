@@ -87,29 +87,26 @@ public sealed partial class RnnModel
             KeepInitialOfEmpty(ws, l, 0);
             return;
         }
-        for (int t = 0, run; t < layout.Time && layout.BatchSizes[t] > 0; t += run)
+        // Sequences of different lengths, longest first: one call runs every step, each on the sequences still running.
+        int steps = 0;
+        while (steps < layout.Time && layout.BatchSizes[steps] > 0) steps++;
+        if (steps > 0)
+            acc.RnnPackedSequenceForward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Initial(l, 0, 0, layout.BatchSizes[0]), wHh, ws.Outputs(l, 0));
+        for (int t = 0; t < steps; t++)
         {
             int bt = layout.BatchSizes[t];
-            run = RunLength(layout, t, step: 1);
-            var hPrev = t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt);
-            var h = ws.Step(l, 0, t, bt);
-            if (run == 1) acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
-            else acc.RnnSequenceForward(Config.Nonlinearity, bt, hidden, run, hPrev, wHh, ws.Step(l, 0, t, run * bt));   // the stretch's steps lie one after another
-            for (int s = t; s < t + run; s++)
-            {
-                if (!layout.Uniform)
-                    acc.Copy(s == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, s - 1, bt), ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[s] * hidden, (long)bt * hidden));
-                int ended = layout.BatchSize(s + 1);
-                if (ended < bt)
-                    acc.Copy(ws.Step(l, 0, s, bt).Sub((long)ended * hidden, (long)(bt - ended) * hidden),
-                        ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
-            }
+            if (!layout.Uniform)
+                acc.Copy(t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt), ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden));
+            int ended = layout.BatchSize(t + 1);
+            if (ended < bt)
+                acc.Copy(ws.Step(l, 0, t, bt).Sub((long)ended * hidden, (long)(bt - ended) * hidden),
+                    ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
         }
         KeepInitialOfEmpty(ws, l, 0);
     }
 
     /// <summary>
-    /// How many steps from t on (t, t + step, ...) run the same sequences. Batch-invariant mode runs such a stretch
+    /// How many steps from t on (t, t + step, ...) run the same sequences (the reverse direction walks them with step -1). Batch-invariant mode runs such a stretch
     /// as one <see cref="Accelerator.RnnSequenceForward"/> (on the CPU its invariant step would pack W_hh every
     /// step); otherwise each step is its own fused step, which the step-sized kernels run fastest.
     /// </summary>

@@ -74,6 +74,12 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         CpuGemm.Run(GemmSpec.Dense(false, false, batch, hidden, hidden), dPre.Pointer(), wHh.Pointer(), dhPrev.Pointer());
     }
 
+    protected override void RnnPackedSequenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
+    {
+        if (CpuRecurrence.Supported) CpuRecurrence.ForwardPacked(act, stepRows, hidden, h0.Pointer(), wHh.Pointer(), states.Pointer(), BatchInvariant);
+        else base.RnnPackedSequenceForwardCore(act, stepRows, hidden, h0, wHh, states);
+    }
+
     protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {
         if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse, BatchInvariant);

@@ -10,8 +10,10 @@ namespace RnnGpu.Accelerators.Cpu;
 /// Backward: the gradient into step t - 1 is made stripe by stripe as dPre_t W_hh, and folded at once into
 /// dPre_{t-1} = (dPre_{t-1} + dh_{t-1}) * act'(h_{t-1}) by the member that made it, so one barrier per step
 /// suffices there too. Each output is computed by one member, in one order, whatever the team's size.
-/// Batch-invariant runs replace the one-row kernel by one with the 8-row kernel's order, so a row's result does
-/// not depend on how many rows share its group of 8.
+/// Batch-invariant runs replace the one-row kernel by 4- and 1-row kernels with the 8-row kernel's order, so a
+/// row's result does not depend on how many rows share its group of 8.
+/// Packed sequences (sorted longest first, <see cref="ForwardPacked"/>) run the first rows_t rows at step t, so a
+/// batch of different lengths is one job too, with W_hh packed once.
 /// AVX-512 only (and not on a thread whose GEMM ISA a test narrowed); other machines take the step loop of <see cref="Accelerator"/>.
 /// </summary>
 internal sealed unsafe class CpuRecurrence : ITeamWork
@@ -24,6 +26,9 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     private readonly TeamBarrier _barrier = new();
     private Activation _act;
     private int _batch, _hidden, _time;
+    private int[] _stepRows = [];       // packed runs: rows of each step (else every step has _batch)
+    private long[] _stepOffsets = [];   // packed runs: first row of each step's block
+    private bool _packedSteps;
     private bool _reverse, _backward, _invariant;
     private float* _w, _h0, _states, _dPre, _dh, _packed;
 
@@ -31,18 +36,46 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
 
     /// <summary>See <see cref="Accelerator.RnnSequenceForward"/>: states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
     public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse, bool invariant) =>
-        Start(act, batch, hidden, time, wHh, reverse, backward: false, invariant, h0, states, null, null);
+        Start(Take(), act, batch, hidden, time, wHh, reverse, backward: false, invariant, h0, states, null, null);
+
+    /// <summary>See <see cref="Accelerator.RnnPackedSequenceForward"/>: step t runs the first stepRows[t] rows, its block right after step t - 1's.</summary>
+    public static void ForwardPacked(Activation act, ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* states, bool invariant)
+    {
+        var work = Take();
+        if (work._stepRows.Length < stepRows.Length)
+            (work._stepRows, work._stepOffsets) = (new int[stepRows.Length], new long[stepRows.Length]);
+        long offset = 0;
+        for (int t = 0; t < stepRows.Length; t++)
+        {
+            work._stepRows[t] = stepRows[t];
+            work._stepOffsets[t] = offset;
+            offset += stepRows[t];
+        }
+        work._packedSteps = true;
+        Start(work, act, stepRows[0], hidden, stepRows.Length, wHh, reverse: false, backward: false, invariant, h0, states, null, null);
+    }
 
     /// <summary>See <see cref="Accelerator.RnnSequenceBackward"/>: outputs h_1..h_T; dPre in place; dh in (dL/dh_T) and out (dL/dh_0).</summary>
     public static void Backward(Activation act, int batch, int hidden, int time, float* outputs, float* wHh, float* dPre, float* dh, bool reverse) =>
-        Start(act, batch, hidden, time, wHh, reverse, backward: true, invariant: false, null, outputs, dPre, dh);
+        Start(Take(), act, batch, hidden, time, wHh, reverse, backward: true, invariant: false, null, outputs, dPre, dh);
 
-    private static void Start(Activation act, int batch, int hidden, int time, float* w, bool reverse, bool backward, bool invariant,
+    /// <summary>This thread's job object; a nested call on this thread (none today) would make its own.</summary>
+    private static CpuRecurrence Take()
+    {
+        var work = _cached ?? new CpuRecurrence();
+        _cached = null;
+        return work;
+    }
+
+    private static void Start(CpuRecurrence work, Activation act, int batch, int hidden, int time, float* w, bool reverse, bool backward, bool invariant,
         float* h0, float* states, float* dPre, float* dh)
     {
-        if (time == 0) return;
-        var work = _cached ?? new CpuRecurrence();
-        _cached = null;   // a nested call on this thread (none today) would make its own
+        if (time == 0)
+        {
+            work._packedSteps = false;
+            _cached = work;
+            return;
+        }
         int panels = (hidden + Panel - 1) / Panel;
         var packed = ArrayPool<float>.Shared.Rent(panels * hidden * Panel);
         try
@@ -65,6 +98,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         {
             ArrayPool<float>.Shared.Return(packed);
             work._w = work._h0 = work._states = work._dPre = work._dh = work._packed = null;
+            work._packedSteps = false;
             _cached = work;
         }
     }
@@ -79,7 +113,11 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     }
 
     /// <summary>The time block of forward step s (in the order the steps run).</summary>
-    private float* Block(float* buffer, int s) => buffer + (long)(_reverse ? _time - 1 - s : s) * _batch * _hidden;
+    private float* Block(float* buffer, int s) =>
+        _packedSteps ? buffer + _stepOffsets[s] * _hidden : buffer + (long)(_reverse ? _time - 1 - s : s) * _batch * _hidden;
+
+    /// <summary>Rows running at forward step s.</summary>
+    private int RowsAt(int s) => _packedSteps ? _stepRows[s] : _batch;
 
     /// <summary>
     /// Panel p holds columns [32p, 32p + 32) of op(W) as [hidden, 32], zeros past the last column: op(W) = W^T for
@@ -106,8 +144,9 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         for (int s = 0; s < _time; s++)
         {
             float* prev = s == 0 ? _h0 : Block(_states, s - 1), cur = Block(_states, s);
-            Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store);
-            for (int b = 0; b < _batch && c1 > c0; b++)
+            int rows = RowsAt(s);
+            Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store, rows);
+            for (int b = 0; b < rows && c1 > c0; b++)
                 CpuActivation.Forward(_act, cur + (long)b * _hidden + c0, c1 - c0);
             _barrier.Wait(members);
         }
@@ -133,15 +172,15 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             float* dPre = Block(_dPre, s);
             if (s > 0)
             {
-                Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient);
+                Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient, _batch);
                 _barrier.Wait(members);
             }
-            else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store);
+            else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store, _batch);
         }
     }
 
-    /// <summary>c[:, panels p0..p1) = epilogue(c + a op(W)) for all rows; a, c, h: [batch, hidden].</summary>
-    private void Product(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue)
+    /// <summary>c[:, panels p0..p1) = epilogue(c + a op(W)) for the first <paramref name="batch"/> rows; a, c, h: [batch, hidden].</summary>
+    private void Product(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int batch)
     {
         int n = _hidden;
         float* tileC = stackalloc float[RecurrenceKernels.Rows * Panel];
@@ -151,9 +190,9 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             float* panel = _packed + (long)p * n * Panel;
             int j = p * Panel, width = Math.Min(Panel, n - j);
             int b = 0;
-            for (; b < _batch; b += RecurrenceKernels.Rows)
+            for (; b < batch; b += RecurrenceKernels.Rows)
             {
-                int rows = Math.Min(RecurrenceKernels.Rows, _batch - b);
+                int rows = Math.Min(RecurrenceKernels.Rows, batch - b);
                 float* cb = c + (long)b * n + j, hb = h is null ? null : h + (long)b * n + j, ab = a + (long)b * n;
                 if (width == Panel && rows == RecurrenceKernels.Rows)
                 {
@@ -164,10 +203,16 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                 Gather(cb, n, rows, width, tileC);
                 if (hb is not null) Gather(hb, n, rows, width, tileH);
                 if (rows == RecurrenceKernels.Rows) RecurrenceKernels.Rows8(ab, n, panel, n, tileC, Panel, tileH, Panel, epilogue);
+                else if (_invariant)
+                {
+                    // Four rows share each load of the panel; every row keeps the 8-row kernel's order.
+                    int r = 0;
+                    for (; r + 4 <= rows; r += 4)
+                        RecurrenceKernels.Rows4Ordered(ab + (long)r * n, n, panel, n, tileC + r * Panel, Panel, tileH + r * Panel, Panel, epilogue);
+                    for (; r < rows; r++) RecurrenceKernels.Row1Ordered(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
+                }
                 else
-                    for (int r = 0; r < rows; r++)
-                        if (_invariant) RecurrenceKernels.Row1Ordered(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
-                        else RecurrenceKernels.Row1(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
+                    for (int r = 0; r < rows; r++) RecurrenceKernels.Row1(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<float>(tileC + r * Panel, width).CopyTo(new Span<float>(cb + (long)r * n, width));
             }

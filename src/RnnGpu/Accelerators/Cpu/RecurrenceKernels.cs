@@ -85,6 +85,29 @@ internal static unsafe class RecurrenceKernels
     /// One row with the arithmetic of a row of <see cref="Rows8"/>: one accumulator pair from c, k in order. A
     /// latency-bound chain, slower than <see cref="Row1"/>, but bit-identical to the row computed in a group of 8.
     /// </summary>
+    /// <summary>Four rows of <see cref="Rows8"/>, each with the same FMA chain, so a row's bits do not depend on its neighbours.</summary>
+    public static void Rows4Ordered(float* a, int lda, float* panel, int k, float* c, int ldc, float* h, int ldh, RecurrenceEpilogue epilogue)
+    {
+        float* a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        float* c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        Vector512<float> x00 = Vector512.Load(c0), x01 = Vector512.Load(c0 + 16), x10 = Vector512.Load(c1), x11 = Vector512.Load(c1 + 16);
+        Vector512<float> x20 = Vector512.Load(c2), x21 = Vector512.Load(c2 + 16), x30 = Vector512.Load(c3), x31 = Vector512.Load(c3 + 16);
+        float* p = panel;
+        for (int kk = 0; kk < k; kk++, p += Columns)
+        {
+            var b0 = Vector512.Load(p);
+            var b1 = Vector512.Load(p + 16);
+            var v = Vector512.Create(a0[kk]); x00 = Vector512.FusedMultiplyAdd(v, b0, x00); x01 = Vector512.FusedMultiplyAdd(v, b1, x01);
+            v = Vector512.Create(a1[kk]); x10 = Vector512.FusedMultiplyAdd(v, b0, x10); x11 = Vector512.FusedMultiplyAdd(v, b1, x11);
+            v = Vector512.Create(a2[kk]); x20 = Vector512.FusedMultiplyAdd(v, b0, x20); x21 = Vector512.FusedMultiplyAdd(v, b1, x21);
+            v = Vector512.Create(a3[kk]); x30 = Vector512.FusedMultiplyAdd(v, b0, x30); x31 = Vector512.FusedMultiplyAdd(v, b1, x31);
+        }
+        Finish(x00, x01, c0, h, epilogue);
+        Finish(x10, x11, c1, h + ldh, epilogue);
+        Finish(x20, x21, c2, h + 2 * ldh, epilogue);
+        Finish(x30, x31, c3, h + 3 * ldh, epilogue);
+    }
+
     public static void Row1Ordered(float* a, float* panel, int k, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16);
