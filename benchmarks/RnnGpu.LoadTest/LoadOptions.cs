@@ -20,9 +20,13 @@ public sealed record LoadOptions
     public string Backend { get; init; } = "cpu";
     public int CapSeconds { get; init; } = 120;
 
+    /// <summary>"http": POST /v1/predict over a loopback socket; "direct": RnnInference.PredictAsync in-process, no HTTP.</summary>
+    public string Transport { get; init; } = "http";
+
     public const string Usage =
         "usage: RnnGpu.LoadTest [--clients 16] [--requests 4000] [--distinct 64] [--steps 8-32 | --steps N] [--input 16] [--hidden 128]\n" +
-        "       [--layers 2] [--output 8] [--max-batch 16] [--max-wait-us 1000] [--executors 0] [--backend cpu] [--cap-seconds 120]";
+        "       [--layers 2] [--output 8] [--max-batch 16] [--max-wait-us 1000] [--executors 0] [--backend cpu] [--cap-seconds 120]\n" +
+        "       [--transport http|direct]";
 
     public static LoadOptions Parse(string[] args)
     {
@@ -46,6 +50,7 @@ public sealed record LoadOptions
                 "--executors" => o with { Executors = Int(name, value) },
                 "--backend" => o with { Backend = value },
                 "--cap-seconds" => o with { CapSeconds = Positive(name, value) },
+                "--transport" => o with { Transport = value is "http" or "direct" ? value : throw new ArgumentException($"--transport '{value}': expected http or direct") },
                 _ => throw new ArgumentException($"unknown option '{name}'"),
             };
         }

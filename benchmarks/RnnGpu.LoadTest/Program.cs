@@ -3,8 +3,9 @@ using RnnGpu.IO;
 using RnnGpu.LoadTest;
 using RnnGpu.Model;
 
-// Serves a model made here with RnnGpu.Server on a loopback socket and loads it twice, with dynamic
-// batching on and off, checking every response against the same request sent alone. Exit code 1 on a
+// Serves a model made here with RnnGpu.Server on a loopback socket (or, with --transport direct, through
+// RnnInference in-process) and loads it twice, with dynamic batching on and off, checking every response
+// against the same request sent alone. Exit code 1 on a
 // differing response or a run past its time cap, 2 on a usage error.
 LoadOptions o;
 try
@@ -31,7 +32,9 @@ try
     foreach (var (name, maxBatch) in new[] { ("batching on", o.MaxBatch), ("batching off", 1) })
     {
         Console.Error.WriteLine($"{name}: {o.Requests} requests from {o.Clients} clients ...");
-        runs.Add(await LoadRun.RunAsync(name, maxBatch, o, checkpoint, work, batches));
+        runs.Add(o.Transport == "direct"
+            ? await DirectRun.RunAsync(name, maxBatch, o, checkpoint, work, batches)
+            : await LoadRun.RunAsync(name, maxBatch, o, checkpoint, work, batches));
     }
     Console.WriteLine(Report.Markdown(o, runs));
 

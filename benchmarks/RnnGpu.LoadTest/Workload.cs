@@ -2,13 +2,14 @@ using System.Text.Json;
 
 namespace RnnGpu.LoadTest;
 
-/// <summary>The distinct request bodies: random sequences [steps, I] of random lengths, as predict JSON, made once.</summary>
+/// <summary>The distinct requests: random sequences [steps, I] of random lengths, flat and as predict JSON, made once.</summary>
 public sealed class Workload
 {
     public Workload(LoadOptions o, int seed)
     {
         var rng = new Random(seed);
         Bodies = new byte[o.Distinct][];
+        Inputs = new float[o.Distinct][];
         for (int i = 0; i < Bodies.Length; i++)
         {
             var input = new float[rng.Next(o.MinSteps, o.MaxSteps + 1)][];
@@ -18,8 +19,12 @@ public sealed class Workload
                 for (int k = 0; k < o.Input; k++) input[t][k] = (float)(rng.NextDouble() * 2 - 1);
             }
             Bodies[i] = JsonSerializer.SerializeToUtf8Bytes(new { input });
+            Inputs[i] = input.SelectMany(row => row).ToArray();
         }
     }
 
     public byte[][] Bodies { get; }
+
+    /// <summary>[steps * I] per request, for the direct transport.</summary>
+    public float[][] Inputs { get; }
 }

@@ -71,7 +71,7 @@ internal sealed partial class ModelHost : IDisposable
         {
             var info = new ServedModelInfo(Interlocked.Increment(ref _versions), model.Config, _accelerator.DeviceName, _path, DateTimeOffset.UtcNow);
             var generation = new ModelGeneration(model, _executors, info);
-            LogLoaded(_log, info.Version, _path, info.Backend, model.Config.ToString());
+            LogLoaded(_log, info.Version, _path, info.Device, model.Config.ToString());
             return generation;
         }
         catch
@@ -87,8 +87,8 @@ internal sealed partial class ModelHost : IDisposable
         _loading.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model version {Version} from {Path} on {Backend}: {Config}")]
-    private static partial void LogLoaded(ILogger log, long version, string path, string backend, string config);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving model version {Version} from {Path} on {Device}: {Config}")]
+    private static partial void LogLoaded(ILogger log, long version, string path, string device, string config);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Swapped model version {Old} for version {New}; batches in flight finish on version {Old}")]
     private static partial void LogSwapped(ILogger log, long old, long @new);

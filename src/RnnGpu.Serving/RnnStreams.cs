@@ -65,6 +65,7 @@ public sealed class RnnStreams
         stream.Gate.Wait();
         try
         {
+            CheckFits(id, stream);
             return (float[])stream.State.Clone();
         }
         finally

@@ -2,8 +2,11 @@ using RnnGpu.Model;
 
 namespace RnnGpu.Serving;
 
-/// <summary>The model being served: its version counts loads from 1, so a response names the weights that made it.</summary>
-public sealed record ServedModelInfo(long Version, RnnConfig Config, string Backend, string CheckpointPath, DateTimeOffset LoadedAt);
+/// <summary>
+/// The model being served: its version counts loads from 1, so a response names the weights that made it;
+/// Device is the accelerator's own description (e.g. "CPU (2 threads, AVX-512)").
+/// </summary>
+public sealed record ServedModelInfo(long Version, RnnConfig Config, string Device, string CheckpointPath, DateTimeOffset LoadedAt);
 
 /// <summary>
 /// One request's result: Output [steps, O] (O = <see cref="RnnConfig.OutputWidth"/>), or [O] for a

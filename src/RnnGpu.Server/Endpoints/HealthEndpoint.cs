@@ -11,6 +11,6 @@ public static class HealthEndpoint
         var m = inference.Model;
         var c = m.Config;
         var shape = new ModelShape(c.InputSize, c.HiddenSize, c.NumLayers, c.Nonlinearity.ToName(), c.OutputSize, c.OutputWidth, c.Bidirectional, c.ManyToOne);
-        return new HealthResponse("ok", m.Version, inference.Options.Backend, m.Backend, m.LoadedAt, shape, streams.Count);
+        return new HealthResponse("ok", m.Version, inference.Options.Backend, m.Device, m.LoadedAt, shape, streams.Count);
     });
 }

@@ -69,5 +69,6 @@ public sealed class HotSwapTests
         Assert.Equal([3, 5], result.OutputShape);
         var e = await Assert.ThrowsAsync<ShapeException>(() => streams.StepAsync(id, new float[4], 1, ct));
         Assert.Contains("create a new stream", e.Message);
+        Assert.Contains("create a new stream", Assert.Throws<ShapeException>(() => streams.GetState(id)).Message);
     }
 }
