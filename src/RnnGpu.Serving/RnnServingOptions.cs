@@ -12,7 +12,7 @@ public sealed class RnnServingOptions
     /// <summary>Most requests coalesced into one forward pass; 1 turns dynamic batching off.</summary>
     public int MaxBatch { get; set; } = 16;
 
-    /// <summary>How long a batch that is not full waits for more requests after its first.</summary>
+    /// <summary>How long a batch that is not full waits for more requests after its first, in whole milliseconds (less is no wait).</summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>Most time steps in one request.</summary>
