@@ -101,6 +101,38 @@ public sealed class ServingApiTests
     }
 
     [Fact]
+    public async Task Metrics_count_requests_batches_and_latency()
+    {
+        using var models = new ServedModels();
+        using var service = ServedModels.Serve(models.Checkpoint(Config, 5), maxBatch: 4, maxWaitMs: 200);
+        var totals = new Dictionary<string, (int Count, double Sum)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) => { if (ReferenceEquals(instrument.Meter, service.Metrics.Meter)) l.EnableMeasurementEvents(instrument); },
+        };
+        void Add(string name, double value)
+        {
+            lock (totals) totals[name] = totals.TryGetValue(name, out var t) ? (t.Count + 1, t.Sum + value) : (1, value);
+        }
+        listener.SetMeasurementEventCallback<long>((i, v, _, _) => Add(i.Name, v));
+        listener.SetMeasurementEventCallback<int>((i, v, _, _) => Add(i.Name, v));
+        listener.SetMeasurementEventCallback<double>((i, v, _, _) => Add(i.Name, v));
+        listener.Start();
+
+        var input = Numerics.Random(new Random(5), 3 * 4);
+        var ct = TestContext.Current.CancellationToken;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => service.PredictAsync(input, 3, ct: ct)));
+        listener.RecordObservableInstruments();
+
+        Assert.Equal((4, 4.0), totals["rnngpu.requests"]);
+        Assert.Equal((1, 4.0), totals["rnngpu.batch.size"]);
+        Assert.Equal(4, totals["rnngpu.request.duration"].Count);
+        Assert.True(totals["rnngpu.request.duration"].Sum > 0);
+        Assert.False(totals.ContainsKey("rnngpu.errors"));
+        Assert.Equal(0, totals["rnngpu.queue.length"].Sum);
+    }
+
+    [Fact]
     public void A_service_without_a_checkpoint_path_says_so()
     {
         var e = Assert.Throws<ShapeException>(() => new RnnInference(new RnnServingOptions()));
