@@ -129,11 +129,30 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         for (int p = p0; p < p1; p++)
         {
             float* dst = _packed + (long)p * n * Panel;
-            for (int k = 0; k < n; k++, dst += Panel)
-            for (int jj = 0; jj < Panel; jj++)
+            int j0 = p * Panel, width = Math.Min(Panel, n - j0);
+            if (width < Panel) new Span<float>(dst, n * Panel).Clear();
+            if (_backward)
             {
-                int j = p * Panel + jj;
-                dst[jj] = j >= n ? 0f : _backward ? _w[(long)k * n + j] : _w[(long)j * n + k];
+                // Row k of the panel is columns [j0, j0 + width) of row k of W, contiguous.
+                for (int k = 0; k < n; k++)
+                    new ReadOnlySpan<float>(_w + (long)k * n + j0, width).CopyTo(new Span<float>(dst + (long)k * Panel, width));
+                continue;
+            }
+            // Column jj of the panel is row j0 + jj of W: transposed 8 x 8 at a time (a strided copy moves one float a cycle).
+            int jj = 0;
+            if (GemmTranspose.IsSupported)
+                for (; jj + 8 <= width; jj += 8)
+                {
+                    float* src = _w + (long)(j0 + jj) * n;
+                    int k = 0;
+                    for (; k + 8 <= n; k += 8) GemmTranspose.Block8x8(src + k, n, dst + (long)k * Panel + jj, Panel);
+                    for (; k < n; k++)
+                        for (int r = 0; r < 8; r++) dst[(long)k * Panel + jj + r] = src[(long)r * n + k];
+                }
+            for (; jj < width; jj++)
+            {
+                float* src = _w + (long)(j0 + jj) * n;
+                for (int k = 0; k < n; k++) dst[(long)k * Panel + jj] = src[k];
             }
         }
     }
@@ -185,14 +204,17 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         int n = _hidden;
         float* tileC = stackalloc float[RecurrenceKernels.Rows * Panel];
         float* tileH = stackalloc float[RecurrenceKernels.Rows * Panel];
+        // Batch-invariant runs take the rows past the last group of 8 on whole panels below, several panels a call.
+        int grouped = _invariant ? batch / RecurrenceKernels.Rows * RecurrenceKernels.Rows : batch;
         for (int p = p0; p < p1; p++)
         {
             float* panel = _packed + (long)p * n * Panel;
             int j = p * Panel, width = Math.Min(Panel, n - j);
+            int end = width == Panel ? grouped : batch;
             int b = 0;
-            for (; b < batch; b += RecurrenceKernels.Rows)
+            for (; b < end; b += RecurrenceKernels.Rows)
             {
-                int rows = Math.Min(RecurrenceKernels.Rows, batch - b);
+                int rows = Math.Min(RecurrenceKernels.Rows, end - b);
                 float* cb = c + (long)b * n + j, hb = h is null ? null : h + (long)b * n + j, ab = a + (long)b * n;
                 if (width == Panel && rows == RecurrenceKernels.Rows)
                 {
@@ -216,6 +238,38 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<float>(tileC + r * Panel, width).CopyTo(new Span<float>(cb + (long)r * n, width));
             }
+        }
+        if (grouped < batch) ProductRemainder(a, c, h, p0, Math.Min(p1, n / Panel), epilogue, grouped, batch);
+    }
+
+    /// <summary>
+    /// Rows [b0, batch) (fewer than 8) of the whole panels p0..p1, in place: 4 rows on 2 panels or 1 row on 4 panels a
+    /// call, so enough FMA chains run at once to hide their latency; each chain is a row of <see cref="RecurrenceKernels.Rows8"/>.
+    /// </summary>
+    private void ProductRemainder(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int b0, int batch)
+    {
+        int n = _hidden;
+        long stride = (long)n * Panel;
+        for (int b = b0; b < batch;)
+        {
+            int rows = batch - b >= 4 ? 4 : 1;
+            float* ab = a + (long)b * n, cb = c + (long)b * n, hb = h is null ? null : h + (long)b * n;
+            int p = p0;
+            if (rows == 4)
+            {
+                for (; p + 2 <= p1; p += 2)
+                    RecurrenceKernels.Rows4Ordered2(ab, n, _packed + p * stride, stride, n, cb + p * Panel, n, hb + p * Panel, n, epilogue);
+                for (; p < p1; p++)
+                    RecurrenceKernels.Rows4Ordered(ab, n, _packed + p * stride, n, cb + p * Panel, n, hb + p * Panel, n, epilogue);
+            }
+            else
+            {
+                for (; p + 4 <= p1; p += 4)
+                    RecurrenceKernels.Row1Ordered4(ab, _packed + p * stride, stride, n, cb + p * Panel, hb + p * Panel, epilogue);
+                for (; p < p1; p++)
+                    RecurrenceKernels.Row1Ordered(ab, _packed + p * stride, n, cb + p * Panel, hb + p * Panel, epilogue);
+            }
+            b += rows;
         }
     }
 
