@@ -164,6 +164,50 @@ internal static unsafe class RecurrenceKernels
     }
 
     /// <summary>
+    /// Two rows of <see cref="Rows8"/> over four panels side by side (<paramref name="panelStride"/> apart; c and h
+    /// columns 32 apart): 16 accumulator chains, each as in <see cref="Rows8"/>.
+    /// </summary>
+    public static void Rows2Ordered4(float* a, int lda, float* panel, long panelStride, int k, float* c, int ldc, float* h, int ldh,
+        RecurrenceEpilogue epilogue)
+    {
+        float* a0 = a, a1 = a + lda, c0 = c, c1 = c + ldc;
+        Vector512<float> x00 = Vector512.Load(c0), x01 = Vector512.Load(c0 + 16), y00 = Vector512.Load(c0 + 32), y01 = Vector512.Load(c0 + 48);
+        Vector512<float> z00 = Vector512.Load(c0 + 64), z01 = Vector512.Load(c0 + 80), w00 = Vector512.Load(c0 + 96), w01 = Vector512.Load(c0 + 112);
+        Vector512<float> x10 = Vector512.Load(c1), x11 = Vector512.Load(c1 + 16), y10 = Vector512.Load(c1 + 32), y11 = Vector512.Load(c1 + 48);
+        Vector512<float> z10 = Vector512.Load(c1 + 64), z11 = Vector512.Load(c1 + 80), w10 = Vector512.Load(c1 + 96), w11 = Vector512.Load(c1 + 112);
+        float* p = panel, q = p + panelStride, r = q + panelStride, s = r + panelStride;
+        for (int kk = 0; kk < k; kk++, p += Columns, q += Columns, r += Columns, s += Columns)
+        {
+            var v = Vector512.Create(a0[kk]);
+            var u = Vector512.Create(a1[kk]);
+            var b0 = Vector512.Load(p);
+            var b1 = Vector512.Load(p + 16);
+            x00 = Vector512.FusedMultiplyAdd(v, b0, x00); x01 = Vector512.FusedMultiplyAdd(v, b1, x01);
+            x10 = Vector512.FusedMultiplyAdd(u, b0, x10); x11 = Vector512.FusedMultiplyAdd(u, b1, x11);
+            b0 = Vector512.Load(q);
+            b1 = Vector512.Load(q + 16);
+            y00 = Vector512.FusedMultiplyAdd(v, b0, y00); y01 = Vector512.FusedMultiplyAdd(v, b1, y01);
+            y10 = Vector512.FusedMultiplyAdd(u, b0, y10); y11 = Vector512.FusedMultiplyAdd(u, b1, y11);
+            b0 = Vector512.Load(r);
+            b1 = Vector512.Load(r + 16);
+            z00 = Vector512.FusedMultiplyAdd(v, b0, z00); z01 = Vector512.FusedMultiplyAdd(v, b1, z01);
+            z10 = Vector512.FusedMultiplyAdd(u, b0, z10); z11 = Vector512.FusedMultiplyAdd(u, b1, z11);
+            b0 = Vector512.Load(s);
+            b1 = Vector512.Load(s + 16);
+            w00 = Vector512.FusedMultiplyAdd(v, b0, w00); w01 = Vector512.FusedMultiplyAdd(v, b1, w01);
+            w10 = Vector512.FusedMultiplyAdd(u, b0, w10); w11 = Vector512.FusedMultiplyAdd(u, b1, w11);
+        }
+        Finish(x00, x01, c0, h, epilogue);
+        Finish(y00, y01, c0 + 32, h + 32, epilogue);
+        Finish(z00, z01, c0 + 64, h + 64, epilogue);
+        Finish(w00, w01, c0 + 96, h + 96, epilogue);
+        Finish(x10, x11, c1, h + ldh, epilogue);
+        Finish(y10, y11, c1 + 32, h + ldh + 32, epilogue);
+        Finish(z10, z11, c1 + 64, h + ldh + 64, epilogue);
+        Finish(w10, w11, c1 + 96, h + ldh + 96, epilogue);
+    }
+
+    /// <summary>
     /// <see cref="Row1Ordered"/> over four panels side by side (<paramref name="panelStride"/> apart; c and h
     /// columns 32 apart): 8 accumulator chains instead of 2, each chain as in <see cref="Rows8"/>.
     /// </summary>
