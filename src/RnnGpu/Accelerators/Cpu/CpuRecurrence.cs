@@ -10,8 +10,9 @@ namespace RnnGpu.Accelerators.Cpu;
 /// Backward: the gradient into step t - 1 is made stripe by stripe as dPre_t W_hh, and folded at once into
 /// dPre_{t-1} = (dPre_{t-1} + dh_{t-1}) * act'(h_{t-1}) by the member that made it, so one barrier per step
 /// suffices there too. Each output is computed by one member, in one order, whatever the team's size.
-/// Batch-invariant runs replace the one-row kernel by 4- and 1-row kernels with the 8-row kernel's order, so a
-/// row's result does not depend on how many rows share its group of 8.
+/// Rows past the last group of 8 run 4-, 2- and 1-row kernels over several panels a call, with the 8-row kernel's
+/// order, so a row's result does not depend on how many rows share its group of 8; only on a last panel narrower than
+/// 32 columns does a default-mode run take the one-row kernel that sums in another order (batch-invariant runs never do).
 /// Packed sequences (sorted longest first, <see cref="ForwardPacked"/>) run the first rows_t rows at step t, so a
 /// batch of different lengths is one job too, with W_hh packed once.
 /// AVX-512 only (and not on a thread whose GEMM ISA a test narrowed); other machines take the step loop of <see cref="Accelerator"/>.
@@ -211,8 +212,9 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         int n = _hidden;
         float* tileC = stackalloc float[RecurrenceKernels.Rows * Panel];
         float* tileH = stackalloc float[RecurrenceKernels.Rows * Panel];
-        // Batch-invariant runs take the rows past the last group of 8 on whole panels below, several panels a call.
-        int grouped = _invariant ? batch / RecurrenceKernels.Rows * RecurrenceKernels.Rows : batch;
+        // The rows past the last group of 8 take whole panels below, several panels a call, in either mode: one row
+        // at a time per panel would read each panel from L2 once a row.
+        int grouped = batch / RecurrenceKernels.Rows * RecurrenceKernels.Rows;
         for (int i = 0; i < p1 - p0; i++)
         {
             int p = descending ? p1 - 1 - i : p0 + i;
