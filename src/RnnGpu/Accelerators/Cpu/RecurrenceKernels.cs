@@ -81,10 +81,6 @@ internal static unsafe class RecurrenceKernels
         Finish((x0 + y0) + (z0 + w0), (x1 + y1) + (z1 + w1), c, h, epilogue);
     }
 
-    /// <summary>
-    /// One row with the arithmetic of a row of <see cref="Rows8"/>: one accumulator pair from c, k in order. A
-    /// latency-bound chain, slower than <see cref="Row1"/>, but bit-identical to the row computed in a group of 8.
-    /// </summary>
     /// <summary>Four rows of <see cref="Rows8"/>, each with the same FMA chain, so a row's bits do not depend on its neighbours.</summary>
     public static void Rows4Ordered(float* a, int lda, float* panel, int k, float* c, int ldc, float* h, int ldh, RecurrenceEpilogue epilogue)
     {
@@ -108,6 +104,10 @@ internal static unsafe class RecurrenceKernels
         Finish(x30, x31, c3, h + 3 * ldh, epilogue);
     }
 
+    /// <summary>
+    /// One row with the arithmetic of a row of <see cref="Rows8"/>: one accumulator pair from c, k in order. A
+    /// latency-bound chain, slower than <see cref="Row1"/>, but bit-identical to the row computed in a group of 8.
+    /// </summary>
     public static void Row1Ordered(float* a, float* panel, int k, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16);
