@@ -10,8 +10,9 @@ namespace RnnGpu.Accelerators.Cpu;
 /// Backward: the gradient into step t - 1 is made stripe by stripe as dPre_t W_hh, and folded at once into
 /// dPre_{t-1} = (dPre_{t-1} + dh_{t-1}) * act'(h_{t-1}) by the member that made it, so one barrier per step
 /// suffices there too. Each output is computed by one member, in one order, whatever the team's size.
-/// Batch-invariant runs replace the one-row kernel by 4- and 1-row kernels with the 8-row kernel's order, so a
-/// row's result does not depend on how many rows share its group of 8.
+/// Rows past the last group of 8 run 4-, 2- and 1-row kernels over several panels a call, with the 8-row kernel's
+/// order, so a row's result does not depend on how many rows share its group of 8; only on a last panel narrower than
+/// 32 columns does a default-mode run take the one-row kernel that sums in another order (batch-invariant runs never do).
 /// Packed sequences (sorted longest first, <see cref="ForwardPacked"/>) run the first rows_t rows at step t, so a
 /// batch of different lengths is one job too, with W_hh packed once.
 /// AVX-512 only (and not on a thread whose GEMM ISA a test narrowed); other machines take the step loop of <see cref="Accelerator"/>.
@@ -129,11 +130,30 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         for (int p = p0; p < p1; p++)
         {
             float* dst = _packed + (long)p * n * Panel;
-            for (int k = 0; k < n; k++, dst += Panel)
-            for (int jj = 0; jj < Panel; jj++)
+            int j0 = p * Panel, width = Math.Min(Panel, n - j0);
+            if (width < Panel) new Span<float>(dst, n * Panel).Clear();
+            if (_backward)
             {
-                int j = p * Panel + jj;
-                dst[jj] = j >= n ? 0f : _backward ? _w[(long)k * n + j] : _w[(long)j * n + k];
+                // Row k of the panel is columns [j0, j0 + width) of row k of W, contiguous.
+                for (int k = 0; k < n; k++)
+                    new ReadOnlySpan<float>(_w + (long)k * n + j0, width).CopyTo(new Span<float>(dst + (long)k * Panel, width));
+                continue;
+            }
+            // Column jj of the panel is row j0 + jj of W: transposed 8 x 8 at a time (a strided copy moves one float a cycle).
+            int jj = 0;
+            if (GemmTranspose.IsSupported)
+                for (; jj + 8 <= width; jj += 8)
+                {
+                    float* src = _w + (long)(j0 + jj) * n;
+                    int k = 0;
+                    for (; k + 8 <= n; k += 8) GemmTranspose.Block8x8(src + k, n, dst + (long)k * Panel + jj, Panel);
+                    for (; k < n; k++)
+                        for (int r = 0; r < 8; r++) dst[(long)k * Panel + jj + r] = src[(long)r * n + k];
+                }
+            for (; jj < width; jj++)
+            {
+                float* src = _w + (long)(j0 + jj) * n;
+                for (int k = 0; k < n; k++) dst[(long)k * Panel + jj] = src[k];
             }
         }
     }
@@ -141,11 +161,12 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     private void RunForward(int p0, int p1, int members)
     {
         int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
+        bool descending = false;
         for (int s = 0; s < _time; s++)
         {
             float* prev = s == 0 ? _h0 : Block(_states, s - 1), cur = Block(_states, s);
             int rows = RowsAt(s);
-            Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store, rows);
+            Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store, rows, ref descending);
             for (int b = 0; b < rows && c1 > c0; b++)
                 CpuActivation.Forward(_act, cur + (long)b * _hidden + c0, c1 - c0);
             _barrier.Wait(members);
@@ -167,32 +188,43 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             dh.Clear();
         }
         _barrier.Wait(members);
+        bool descending = false;
         for (int s = _time - 1; s >= 0; s--)
         {
             float* dPre = Block(_dPre, s);
             if (s > 0)
             {
-                Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient, _batch);
+                Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient, _batch, ref descending);
                 _barrier.Wait(members);
             }
-            else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store, _batch);
+            else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store, _batch, ref descending);
         }
     }
 
-    /// <summary>c[:, panels p0..p1) = epilogue(c + a op(W)) for the first <paramref name="batch"/> rows; a, c, h: [batch, hidden].</summary>
-    private void Product(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int batch)
+    /// <summary>
+    /// c[:, panels p0..p1) = epilogue(c + a op(W)) for the first <paramref name="batch"/> rows; a, c, h: [batch, hidden].
+    /// Each pass over the panels runs in the order opposite to the pass before it (<paramref name="descending"/>, updated
+    /// for the next), so it starts on the panels last read, still in L2 when W_hh is about as large as L2 (H = 512: 1 MB).
+    /// The order changes nothing in the results: each panel's columns are computed on their own.
+    /// </summary>
+    private void Product(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int batch, ref bool descending)
     {
         int n = _hidden;
         float* tileC = stackalloc float[RecurrenceKernels.Rows * Panel];
         float* tileH = stackalloc float[RecurrenceKernels.Rows * Panel];
-        for (int p = p0; p < p1; p++)
+        // The rows past the last group of 8 take whole panels below, several panels a call, in either mode: one row
+        // at a time per panel would read each panel from L2 once a row.
+        int grouped = batch / RecurrenceKernels.Rows * RecurrenceKernels.Rows;
+        for (int i = 0; i < p1 - p0; i++)
         {
+            int p = descending ? p1 - 1 - i : p0 + i;
             float* panel = _packed + (long)p * n * Panel;
             int j = p * Panel, width = Math.Min(Panel, n - j);
+            int end = width == Panel ? grouped : batch;
             int b = 0;
-            for (; b < batch; b += RecurrenceKernels.Rows)
+            for (; b < end; b += RecurrenceKernels.Rows)
             {
-                int rows = Math.Min(RecurrenceKernels.Rows, batch - b);
+                int rows = Math.Min(RecurrenceKernels.Rows, end - b);
                 float* cb = c + (long)b * n + j, hb = h is null ? null : h + (long)b * n + j, ab = a + (long)b * n;
                 if (width == Panel && rows == RecurrenceKernels.Rows)
                 {
@@ -215,6 +247,49 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                     for (int r = 0; r < rows; r++) RecurrenceKernels.Row1(ab + (long)r * n, panel, n, tileC + r * Panel, tileH + r * Panel, epilogue);
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<float>(tileC + r * Panel, width).CopyTo(new Span<float>(cb + (long)r * n, width));
+            }
+        }
+        if (grouped == 0 || grouped == batch) descending = !descending;
+        if (grouped < batch) ProductRemainder(a, c, h, p0, Math.Min(p1, n / Panel), epilogue, grouped, batch, descending);
+    }
+
+    /// <summary>
+    /// Rows [b0, batch) (fewer than 8) of the whole panels p0..p1, in place, 4 panels at a time (in the order
+    /// <paramref name="descending"/> says), every row on those before the next: 4 rows on 2 panels, 2 rows or 1 row on
+    /// 4 panels a call, so enough FMA chains run at once to hide their latency; each chain is a row of <see cref="RecurrenceKernels.Rows8"/>.
+    /// </summary>
+    private void ProductRemainder(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int b0, int batch, bool descending)
+    {
+        int n = _hidden;
+        long stride = (long)n * Panel;
+        int chunks = (p1 - p0 + 3) / 4;
+        for (int i = 0; i < chunks; i++)
+        {
+            int pa = p0 + 4 * (descending ? chunks - 1 - i : i), pb = Math.Min(pa + 4, p1);
+            for (int b = b0; b < batch;)
+            {
+                int rows = batch - b >= 4 ? 4 : batch - b >= 2 ? 2 : 1;
+                float* ab = a + (long)b * n, cb = c + (long)b * n, hb = h is null ? null : h + (long)b * n;
+                int p = pa;
+                if (rows == 4)
+                    for (; p + 2 <= pb; p += 2)
+                        RecurrenceKernels.Rows4Ordered2(ab, n, _packed + p * stride, stride, n, cb + p * Panel, n, hb + p * Panel, n, epilogue);
+                else if (pb - p == 4)
+                {
+                    if (rows == 2) RecurrenceKernels.Rows2Ordered4(ab, n, _packed + p * stride, stride, n, cb + p * Panel, n, hb + p * Panel, n, epilogue);
+                    else RecurrenceKernels.Row1Ordered4(ab, _packed + p * stride, stride, n, cb + p * Panel, hb + p * Panel, epilogue);
+                    p = pb;
+                }
+                // The last few panels of the stripe: 4 rows, or 1 row at a time, on one panel a call.
+                for (; p < pb; p++)
+                {
+                    if (rows == 4) RecurrenceKernels.Rows4Ordered(ab, n, _packed + p * stride, n, cb + p * Panel, n, hb + p * Panel, n, epilogue);
+                    else
+                        for (int r = 0; r < rows; r++)
+                            RecurrenceKernels.Row1Ordered(ab + (long)r * n, _packed + p * stride, n, cb + (long)r * n + p * Panel,
+                                hb is null ? null : hb + (long)r * n + p * Panel, epilogue);
+                }
+                b += rows;
             }
         }
     }

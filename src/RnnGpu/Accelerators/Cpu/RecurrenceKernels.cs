@@ -81,10 +81,6 @@ internal static unsafe class RecurrenceKernels
         Finish((x0 + y0) + (z0 + w0), (x1 + y1) + (z1 + w1), c, h, epilogue);
     }
 
-    /// <summary>
-    /// One row with the arithmetic of a row of <see cref="Rows8"/>: one accumulator pair from c, k in order. A
-    /// latency-bound chain, slower than <see cref="Row1"/>, but bit-identical to the row computed in a group of 8.
-    /// </summary>
     /// <summary>Four rows of <see cref="Rows8"/>, each with the same FMA chain, so a row's bits do not depend on its neighbours.</summary>
     public static void Rows4Ordered(float* a, int lda, float* panel, int k, float* c, int ldc, float* h, int ldh, RecurrenceEpilogue epilogue)
     {
@@ -108,6 +104,10 @@ internal static unsafe class RecurrenceKernels
         Finish(x30, x31, c3, h + 3 * ldh, epilogue);
     }
 
+    /// <summary>
+    /// One row with the arithmetic of a row of <see cref="Rows8"/>: one accumulator pair from c, k in order. A
+    /// latency-bound chain, slower than <see cref="Row1"/>, but bit-identical to the row computed in a group of 8.
+    /// </summary>
     public static void Row1Ordered(float* a, float* panel, int k, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16);
@@ -118,6 +118,116 @@ internal static unsafe class RecurrenceKernels
             x0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p), x0); x1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 16), x1);
         }
         Finish(x0, x1, c, h, epilogue);
+    }
+
+    /// <summary>
+    /// <see cref="Rows4Ordered"/> over two panels side by side (<paramref name="panelStride"/> apart; c and h
+    /// columns 32 apart): 16 accumulator chains instead of 8, so the FMAs are not latency bound, each chain as in <see cref="Rows8"/>.
+    /// </summary>
+    public static void Rows4Ordered2(float* a, int lda, float* panel, long panelStride, int k, float* c, int ldc, float* h, int ldh,
+        RecurrenceEpilogue epilogue)
+    {
+        float* a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        float* c0 = c, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        Vector512<float> x00 = Vector512.Load(c0), x01 = Vector512.Load(c0 + 16), y00 = Vector512.Load(c0 + 32), y01 = Vector512.Load(c0 + 48);
+        Vector512<float> x10 = Vector512.Load(c1), x11 = Vector512.Load(c1 + 16), y10 = Vector512.Load(c1 + 32), y11 = Vector512.Load(c1 + 48);
+        Vector512<float> x20 = Vector512.Load(c2), x21 = Vector512.Load(c2 + 16), y20 = Vector512.Load(c2 + 32), y21 = Vector512.Load(c2 + 48);
+        Vector512<float> x30 = Vector512.Load(c3), x31 = Vector512.Load(c3 + 16), y30 = Vector512.Load(c3 + 32), y31 = Vector512.Load(c3 + 48);
+        float* p = panel, q = panel + panelStride;
+        for (int kk = 0; kk < k; kk++, p += Columns, q += Columns)
+        {
+            var b0 = Vector512.Load(p);
+            var b1 = Vector512.Load(p + 16);
+            var d0 = Vector512.Load(q);
+            var d1 = Vector512.Load(q + 16);
+            var v = Vector512.Create(a0[kk]);
+            x00 = Vector512.FusedMultiplyAdd(v, b0, x00); x01 = Vector512.FusedMultiplyAdd(v, b1, x01);
+            y00 = Vector512.FusedMultiplyAdd(v, d0, y00); y01 = Vector512.FusedMultiplyAdd(v, d1, y01);
+            v = Vector512.Create(a1[kk]);
+            x10 = Vector512.FusedMultiplyAdd(v, b0, x10); x11 = Vector512.FusedMultiplyAdd(v, b1, x11);
+            y10 = Vector512.FusedMultiplyAdd(v, d0, y10); y11 = Vector512.FusedMultiplyAdd(v, d1, y11);
+            v = Vector512.Create(a2[kk]);
+            x20 = Vector512.FusedMultiplyAdd(v, b0, x20); x21 = Vector512.FusedMultiplyAdd(v, b1, x21);
+            y20 = Vector512.FusedMultiplyAdd(v, d0, y20); y21 = Vector512.FusedMultiplyAdd(v, d1, y21);
+            v = Vector512.Create(a3[kk]);
+            x30 = Vector512.FusedMultiplyAdd(v, b0, x30); x31 = Vector512.FusedMultiplyAdd(v, b1, x31);
+            y30 = Vector512.FusedMultiplyAdd(v, d0, y30); y31 = Vector512.FusedMultiplyAdd(v, d1, y31);
+        }
+        Finish(x00, x01, c0, h, epilogue);
+        Finish(y00, y01, c0 + 32, h + 32, epilogue);
+        Finish(x10, x11, c1, h + ldh, epilogue);
+        Finish(y10, y11, c1 + 32, h + ldh + 32, epilogue);
+        Finish(x20, x21, c2, h + 2 * ldh, epilogue);
+        Finish(y20, y21, c2 + 32, h + 2 * ldh + 32, epilogue);
+        Finish(x30, x31, c3, h + 3 * ldh, epilogue);
+        Finish(y30, y31, c3 + 32, h + 3 * ldh + 32, epilogue);
+    }
+
+    /// <summary>
+    /// Two rows of <see cref="Rows8"/> over four panels side by side (<paramref name="panelStride"/> apart; c and h
+    /// columns 32 apart): 16 accumulator chains, each as in <see cref="Rows8"/>.
+    /// </summary>
+    public static void Rows2Ordered4(float* a, int lda, float* panel, long panelStride, int k, float* c, int ldc, float* h, int ldh,
+        RecurrenceEpilogue epilogue)
+    {
+        float* a0 = a, a1 = a + lda, c0 = c, c1 = c + ldc;
+        Vector512<float> x00 = Vector512.Load(c0), x01 = Vector512.Load(c0 + 16), y00 = Vector512.Load(c0 + 32), y01 = Vector512.Load(c0 + 48);
+        Vector512<float> z00 = Vector512.Load(c0 + 64), z01 = Vector512.Load(c0 + 80), w00 = Vector512.Load(c0 + 96), w01 = Vector512.Load(c0 + 112);
+        Vector512<float> x10 = Vector512.Load(c1), x11 = Vector512.Load(c1 + 16), y10 = Vector512.Load(c1 + 32), y11 = Vector512.Load(c1 + 48);
+        Vector512<float> z10 = Vector512.Load(c1 + 64), z11 = Vector512.Load(c1 + 80), w10 = Vector512.Load(c1 + 96), w11 = Vector512.Load(c1 + 112);
+        float* p = panel, q = p + panelStride, r = q + panelStride, s = r + panelStride;
+        for (int kk = 0; kk < k; kk++, p += Columns, q += Columns, r += Columns, s += Columns)
+        {
+            var v = Vector512.Create(a0[kk]);
+            var u = Vector512.Create(a1[kk]);
+            var b0 = Vector512.Load(p);
+            var b1 = Vector512.Load(p + 16);
+            x00 = Vector512.FusedMultiplyAdd(v, b0, x00); x01 = Vector512.FusedMultiplyAdd(v, b1, x01);
+            x10 = Vector512.FusedMultiplyAdd(u, b0, x10); x11 = Vector512.FusedMultiplyAdd(u, b1, x11);
+            b0 = Vector512.Load(q);
+            b1 = Vector512.Load(q + 16);
+            y00 = Vector512.FusedMultiplyAdd(v, b0, y00); y01 = Vector512.FusedMultiplyAdd(v, b1, y01);
+            y10 = Vector512.FusedMultiplyAdd(u, b0, y10); y11 = Vector512.FusedMultiplyAdd(u, b1, y11);
+            b0 = Vector512.Load(r);
+            b1 = Vector512.Load(r + 16);
+            z00 = Vector512.FusedMultiplyAdd(v, b0, z00); z01 = Vector512.FusedMultiplyAdd(v, b1, z01);
+            z10 = Vector512.FusedMultiplyAdd(u, b0, z10); z11 = Vector512.FusedMultiplyAdd(u, b1, z11);
+            b0 = Vector512.Load(s);
+            b1 = Vector512.Load(s + 16);
+            w00 = Vector512.FusedMultiplyAdd(v, b0, w00); w01 = Vector512.FusedMultiplyAdd(v, b1, w01);
+            w10 = Vector512.FusedMultiplyAdd(u, b0, w10); w11 = Vector512.FusedMultiplyAdd(u, b1, w11);
+        }
+        Finish(x00, x01, c0, h, epilogue);
+        Finish(y00, y01, c0 + 32, h + 32, epilogue);
+        Finish(z00, z01, c0 + 64, h + 64, epilogue);
+        Finish(w00, w01, c0 + 96, h + 96, epilogue);
+        Finish(x10, x11, c1, h + ldh, epilogue);
+        Finish(y10, y11, c1 + 32, h + ldh + 32, epilogue);
+        Finish(z10, z11, c1 + 64, h + ldh + 64, epilogue);
+        Finish(w10, w11, c1 + 96, h + ldh + 96, epilogue);
+    }
+
+    /// <summary>
+    /// <see cref="Row1Ordered"/> over four panels side by side (<paramref name="panelStride"/> apart; c and h
+    /// columns 32 apart): 8 accumulator chains instead of 2, each chain as in <see cref="Rows8"/>.
+    /// </summary>
+    public static void Row1Ordered4(float* a, float* panel, long panelStride, int k, float* c, float* h, RecurrenceEpilogue epilogue)
+    {
+        Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16), y0 = Vector512.Load(c + 32), y1 = Vector512.Load(c + 48);
+        Vector512<float> z0 = Vector512.Load(c + 64), z1 = Vector512.Load(c + 80), w0 = Vector512.Load(c + 96), w1 = Vector512.Load(c + 112);
+        float* p = panel, q = p + panelStride, r = q + panelStride, s = r + panelStride;
+        for (int kk = 0; kk < k; kk++, p += Columns, q += Columns, r += Columns, s += Columns)
+        {
+            var v = Vector512.Create(a[kk]);
+            x0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p), x0); x1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + 16), x1);
+            y0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q), y0); y1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 16), y1);
+            z0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r), z0); z1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 16), z1);
+            w0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(s), w0); w1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(s + 16), w1);
+        }
+        Finish(x0, x1, c, h, epilogue);
+        Finish(y0, y1, c + 32, h + 32, epilogue);
+        Finish(z0, z1, c + 64, h + 64, epilogue);
+        Finish(w0, w1, c + 96, h + 96, epilogue);
     }
 
     private static void Finish(Vector512<float> lo, Vector512<float> hi, float* c, float* h, RecurrenceEpilogue epilogue)
