@@ -6,7 +6,8 @@ namespace RnnGpu.Tests.Serving;
 
 /// <summary>
 /// A warm request allocates nothing on the CPU path. The count is process-wide (the request crosses to an
-/// executor thread), so no other test may run meanwhile.
+/// executor thread), so no other test may run meanwhile; the collection is shared with the other
+/// allocation tests.
 /// </summary>
 [Collection(nameof(ServingAllocationTests))]
 public sealed class ServingAllocationTests

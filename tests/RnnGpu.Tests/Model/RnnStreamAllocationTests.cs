@@ -1,0 +1,27 @@
+using RnnGpu.Model;
+using RnnGpu.Tests.Serving;
+using RnnGpu.Tests.Support;
+
+namespace RnnGpu.Tests.Model;
+
+/// <summary>
+/// A warm stream step allocates nothing. Run apart from the parallel tests: one of them holding the CPU team
+/// sends a step down the run-alone path, whose first use on this thread would count.
+/// </summary>
+[Collection(nameof(ServingAllocationTests))]
+public sealed class RnnStreamAllocationTests
+{
+    [Fact]
+    public void A_cpu_step_allocates_nothing()
+    {
+        using var acc = RnnGpu.Accelerators.Backends.Open("cpu");
+        using var model = RnnModel.Create(new RnnConfig(64, 256, 2, OutputSize: 8), acc, seed: 1);
+        using var stream = model.CreateStream();
+        var x = Numerics.Random(new Random(1), 64);
+        var y = new float[8];
+        for (int i = 0; i < 50; i++) stream.Step(x, y);   // JIT and first-use paths
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++) stream.Step(x, y);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
