@@ -18,32 +18,30 @@ public static class DirectRun
             Executors = o.Executors, MaxSequenceLength = Math.Max(1024, o.MaxSteps),
         });
         using var cap = new CancellationTokenSource(TimeSpan.FromSeconds(o.CapSeconds));
-        int inSize = o.Input;
+        Task<Prediction> Predict(int i) => inference.PredictAsync(work.Inputs[i], work.Inputs[i].Length / o.Input, ct: cap.Token);
         var alone = new string[work.Inputs.Length];
-        for (int i = 0; i < alone.Length; i++)
-            alone[i] = Bits(await inference.PredictAsync(work.Inputs[i], work.Inputs[i].Length / inSize, ct: cap.Token));
+        for (int i = 0; i < alone.Length; i++) alone[i] = Bits(await Predict(i));
 
+        // Untimed first: every batch size and length bucket gets its buffers, as in a service that has run a while.
+        await Clients.RunAsync(o.Clients, o.Warmup, n => Predict(n % alone.Length), cap.Token);
         batches.Reset();
         var latencies = new double[o.Requests];
-        int next = -1, mismatches = 0;
+        int mismatches = 0;
         long start = Stopwatch.GetTimestamp();
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(_ => Task.Run(async () =>
+            await Clients.RunAsync(o.Clients, o.Requests, async n =>
             {
-                for (int n; (n = Interlocked.Increment(ref next)) < o.Requests;)
-                {
-                    int i = n % alone.Length;
-                    long sent = Stopwatch.GetTimestamp();
-                    var p = await inference.PredictAsync(work.Inputs[i], work.Inputs[i].Length / inSize, ct: cap.Token);
-                    latencies[n] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                    if (Bits(p) != alone[i]) Interlocked.Increment(ref mismatches);
-                }
-            }, cap.Token)));
+                int i = n % alone.Length;
+                long sent = Stopwatch.GetTimestamp();
+                var p = await Predict(i);
+                latencies[n] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+                if (Bits(p) != alone[i]) Interlocked.Increment(ref mismatches);
+            }, cap.Token);
         }
         catch (OperationCanceledException) when (cap.IsCancellationRequested)
         {
-            throw new TimeoutException($"run '{name}' did not finish {o.Requests} requests within --cap-seconds {o.CapSeconds}");
+            throw new TimeoutException($"run '{name}' did not finish {o.Warmup} + {o.Requests} requests within --cap-seconds {o.CapSeconds}");
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         Array.Sort(latencies);

@@ -7,6 +7,9 @@ public sealed record LoadOptions
 {
     public int Clients { get; init; } = 16;
     public int Requests { get; init; } = 4000;
+
+    /// <summary>Requests sent the same way before the timed ones, untimed.</summary>
+    public int Warmup { get; init; } = 2000;
     public int Distinct { get; init; } = 64;
     public int MinSteps { get; init; } = 8;
     public int MaxSteps { get; init; } = 32;
@@ -24,7 +27,7 @@ public sealed record LoadOptions
     public string Transport { get; init; } = "http";
 
     public const string Usage =
-        "usage: RnnGpu.LoadTest [--clients 16] [--requests 4000] [--distinct 64] [--steps 8-32 | --steps N] [--input 16] [--hidden 128]\n" +
+        "usage: RnnGpu.LoadTest [--clients 16] [--requests 4000] [--warmup 2000] [--distinct 64] [--steps 8-32 | --steps N] [--input 16] [--hidden 128]\n" +
         "       [--layers 2] [--output 8] [--max-batch 16] [--max-wait-us 1000] [--executors 0] [--backend cpu] [--cap-seconds 120]\n" +
         "       [--transport http|direct]";
 
@@ -39,6 +42,7 @@ public sealed record LoadOptions
             {
                 "--clients" => o with { Clients = Positive(name, value) },
                 "--requests" => o with { Requests = Positive(name, value) },
+                "--warmup" => o with { Warmup = Int(name, value) },
                 "--distinct" => o with { Distinct = Positive(name, value) },
                 "--steps" => WithSteps(o, value),
                 "--input" => o with { Input = Positive(name, value) },

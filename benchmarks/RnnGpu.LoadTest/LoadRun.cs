@@ -40,27 +40,26 @@ public static class LoadRun
         var alone = new string[work.Bodies.Length];
         for (int i = 0; i < alone.Length; i++) alone[i] = await PostAsync(client, work.Bodies[i], cap.Token);
 
+        // Untimed first: every batch size and length bucket gets its buffers, as in a service that has run a while.
+        await Clients.RunAsync(o.Clients, o.Warmup, n => PostAsync(client, work.Bodies[n % alone.Length], cap.Token), cap.Token);
         batches.Reset();
         var latencies = new double[o.Requests];
-        int next = -1, mismatches = 0;
+        int mismatches = 0;
         long start = Stopwatch.GetTimestamp();
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, o.Clients).Select(_ => Task.Run(async () =>
+            await Clients.RunAsync(o.Clients, o.Requests, async n =>
             {
-                for (int n; (n = Interlocked.Increment(ref next)) < o.Requests;)
-                {
-                    int i = n % alone.Length;
-                    long sent = Stopwatch.GetTimestamp();
-                    string text = await PostAsync(client, work.Bodies[i], cap.Token);
-                    latencies[n] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                    if (text != alone[i]) Interlocked.Increment(ref mismatches);
-                }
-            }, cap.Token)));
+                int i = n % alone.Length;
+                long sent = Stopwatch.GetTimestamp();
+                string text = await PostAsync(client, work.Bodies[i], cap.Token);
+                latencies[n] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+                if (text != alone[i]) Interlocked.Increment(ref mismatches);
+            }, cap.Token);
         }
         catch (OperationCanceledException) when (cap.IsCancellationRequested)
         {
-            throw new TimeoutException($"run '{name}' did not finish {o.Requests} requests within --cap-seconds {o.CapSeconds} (about {Math.Min(next, o.Requests)} sent)");
+            throw new TimeoutException($"run '{name}' did not finish {o.Warmup} + {o.Requests} requests within --cap-seconds {o.CapSeconds}");
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         Array.Sort(latencies);

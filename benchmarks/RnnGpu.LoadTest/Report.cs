@@ -16,7 +16,7 @@ public static class Report
         w.WriteLine($"- machine: {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription} {RuntimeInformation.OSArchitecture}, {RuntimeInformation.FrameworkDescription}");
         w.WriteLine($"- model: input {o.Input}, hidden {o.Hidden}, layers {o.Layers}, output {o.Output}, tanh; backend {o.Backend}, executors {(o.Executors == 0 ? "default" : o.Executors)}");
         string how = o.Transport == "direct" ? "RnnInference.PredictAsync calls in-process (no HTTP)" : "POST /v1/predict over loopback HTTP/1.1";
-        w.WriteLine($"- load: {o.Clients} concurrent clients, {o.Requests} {how} per run, {o.Distinct} distinct sequences of {o.MinSteps}-{o.MaxSteps} steps; server and clients in one process");
+        w.WriteLine($"- load: {o.Clients} concurrent clients, {o.Requests} {how} per run after {o.Warmup} untimed, {o.Distinct} distinct sequences of {o.MinSteps}-{o.MaxSteps} steps; server and clients in one process");
         w.WriteLine();
         w.WriteLine("| run | max batch | max wait | req/s | p50 ms | p99 ms | max ms | mean batch | responses bit-equal to alone |");
         w.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
