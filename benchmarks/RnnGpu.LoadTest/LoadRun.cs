@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -15,10 +14,9 @@ public sealed record RunResult(string Name, int MaxBatch, double Seconds, double
 }
 
 /// <summary>
-/// One run against a fresh server on a loopback Kestrel socket: each distinct body sent alone first for
-/// its reference response, then C clients sending the fixed number of requests, every response compared
-/// with its reference as text (the shortest round-trip form of a float32 is unique, so equal text is
-/// equal bits).
+/// One run against a fresh server on a loopback Kestrel socket (<see cref="Measurement"/>), every response
+/// compared with its reference as text (the shortest round-trip form of a float32 is unique, so equal text
+/// is equal bits).
 /// </summary>
 public static class LoadRun
 {
@@ -37,33 +35,7 @@ public static class LoadRun
         await app.StartAsync(cap.Token);
         using var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 
-        var alone = new string[work.Bodies.Length];
-        for (int i = 0; i < alone.Length; i++) alone[i] = await PostAsync(client, work.Bodies[i], cap.Token);
-
-        // Untimed first: every batch size and length bucket gets its buffers, as in a service that has run a while.
-        await Clients.RunAsync(o.Clients, o.Warmup, n => PostAsync(client, work.Bodies[n % alone.Length], cap.Token), cap.Token);
-        batches.Reset();
-        var latencies = new double[o.Requests];
-        int mismatches = 0;
-        long start = Stopwatch.GetTimestamp();
-        try
-        {
-            await Clients.RunAsync(o.Clients, o.Requests, async n =>
-            {
-                int i = n % alone.Length;
-                long sent = Stopwatch.GetTimestamp();
-                string text = await PostAsync(client, work.Bodies[i], cap.Token);
-                latencies[n] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                if (text != alone[i]) Interlocked.Increment(ref mismatches);
-            }, cap.Token);
-        }
-        catch (OperationCanceledException) when (cap.IsCancellationRequested)
-        {
-            throw new TimeoutException($"run '{name}' did not finish {o.Warmup} + {o.Requests} requests within --cap-seconds {o.CapSeconds}");
-        }
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        Array.Sort(latencies);
-        return new RunResult(name, maxBatch, seconds, latencies, batches.Mean, mismatches, alone);
+        return await Measurement.RunAsync(name, maxBatch, o, work.Bodies.Length, i => PostAsync(client, work.Bodies[i], cap.Token), batches, cap);
     }
 
     private static async Task<string> PostAsync(HttpClient client, byte[] body, CancellationToken ct)

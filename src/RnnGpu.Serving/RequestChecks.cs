@@ -44,7 +44,8 @@ internal static class RequestChecks
     /// <summary>[steps, O], or [O] many-to-one.</summary>
     public static int OutputLength(RnnConfig config, int steps) => config.ManyToOne ? config.OutputSize : steps * config.OutputWidth;
 
-    private static void CheckFinite(ReadOnlySpan<float> values, string what, int rowLength)
+    /// <summary>A non-finite value named by its row and column of [rows, rowLength].</summary>
+    public static void CheckFinite(ReadOnlySpan<float> values, string what, int rowLength)
     {
         int bad = Finite.FirstNonFinite(values);
         if (bad >= 0) throw new ShapeException($"{what} holds a non-finite value ({values[bad]}) at row {bad / rowLength}, column {bad % rowLength}");

@@ -84,8 +84,7 @@ public sealed class RnnStreams
             CheckFits(id, stream);
             if (state.Length != stream.State.Length)
                 throw new ShapeException($"stream state has {state.Length} values, expected layers {_inference.Model.Config.NumLayers} x hidden {_inference.Model.Config.HiddenSize}");
-            int bad = Finite.FirstNonFinite(state);
-            if (bad >= 0) throw new ShapeException($"stream state holds a non-finite value ({state[bad]}) at flat index {bad}");
+            RequestChecks.CheckFinite(state, "stream state", _inference.Model.Config.HiddenSize);
             state.CopyTo(stream.State, 0);
         }
         finally

@@ -171,6 +171,7 @@ public sealed partial class RnnModel
     {
         int rows = ws.Layout.Rows, hidden = Config.HiddenSize, inSize = Config.LayerInputSize(l);
         var dPre = DPre(ws, l, d);
+        if (d == 0 && !ws.Layout.Uniform) GatherForwardPrevious(ws, l);
         Accelerator.Gemm(GemmSpec.Dense(true, false, hidden, hidden, rows), dPre, ws.Previous(l, d), Gradient(ParameterLayout.WeightHh(l, d)));
         var dW = Gradient(ParameterLayout.WeightIh(l, d));
         for (int part = 0; part < LayerInputParts(l); part++)
@@ -180,5 +181,22 @@ public sealed partial class RnnModel
         }
         Accelerator.ColumnSum(rows, hidden, dPre, Gradient(ParameterLayout.BiasIh(l, d)), 0f);
         Accelerator.Copy(Gradient(ParameterLayout.BiasIh(l, d)), Gradient(ParameterLayout.BiasHh(l, d)));
+    }
+
+    /// <summary>
+    /// The forward direction's starting state of every step, [Rows, H] packed like its outputs, for the weight
+    /// gradient of a layout that is not uniform (each step starts from the first rows of the step before).
+    /// Gathered here, not in the forward pass, so inference does not pay for it.
+    /// </summary>
+    private void GatherForwardPrevious(RnnWorkspace ws, int l)
+    {
+        var layout = ws.Layout;
+        int hidden = Config.HiddenSize;
+        for (int t = 0; t < layout.Time && layout.BatchSizes[t] > 0; t++)
+        {
+            int bt = layout.BatchSizes[t];
+            Accelerator.Copy(t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt),
+                ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden));
+        }
     }
 }

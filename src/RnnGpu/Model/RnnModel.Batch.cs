@@ -21,10 +21,7 @@ public sealed partial class RnnModel
         int batch = layout.Batch, hidden = Config.HiddenSize;
         var ws = Workspace(batch, Math.Max(timeCapacity, layout.Time));
         ws.Layout = layout;
-        int packedLength = layout.Rows * Config.InputSize;
-        var staging = ws.Staging(packedLength);
-        layout.PackInto(input, Config.InputSize, staging);
-        Accelerator.CopyIn(staging.AsSpan(0, packedLength), ws.Input.Slice(0, packedLength));
+        UploadInput(ws, input);
         int bh = batch * hidden;
         for (int l = 0; l < Config.NumLayers; l++)
         for (int d = 0; d < Config.Directions; d++)

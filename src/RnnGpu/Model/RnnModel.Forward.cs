@@ -69,8 +69,7 @@ public sealed partial class RnnModel
 
     /// <summary>
     /// Forward direction: step t reads the state of step t - 1 (h0 for t = 0) for its first b_t rows.
-    /// Sequences that end at step t leave their state in Final; without a uniform layout, each step's
-    /// starting state is also gathered into the Previous buffer for the weight gradient.
+    /// Sequences that end at step t leave their state in Final.
     /// </summary>
     private void RecurForward(RnnWorkspace ws, int l)
     {
@@ -94,10 +93,7 @@ public sealed partial class RnnModel
             acc.RnnPackedSequenceForward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Initial(l, 0, 0, layout.BatchSizes[0]), wHh, ws.Outputs(l, 0));
         for (int t = 0; t < steps; t++)
         {
-            int bt = layout.BatchSizes[t];
-            if (!layout.Uniform)
-                acc.Copy(t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt), ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden));
-            int ended = layout.BatchSize(t + 1);
+            int bt = layout.BatchSizes[t], ended = layout.BatchSize(t + 1);
             if (ended < bt)
                 acc.Copy(ws.Step(l, 0, t, bt).Sub((long)ended * hidden, (long)(bt - ended) * hidden),
                     ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
@@ -106,15 +102,15 @@ public sealed partial class RnnModel
     }
 
     /// <summary>
-    /// How many steps from t on (t, t + step, ...) run the same sequences (the reverse direction walks them with step -1). Batch-invariant mode runs such a stretch
-    /// as one <see cref="Accelerator.RnnSequenceForward"/> (on the CPU its invariant step would pack W_hh every
-    /// step); otherwise each step is its own fused step, which the step-sized kernels run fastest.
+    /// How many steps from t down (t, t - 1, ...) run the same sequences in the reverse direction. Batch-invariant
+    /// mode runs such a stretch as one <see cref="Accelerator.RnnSequenceForward"/> (on the CPU its invariant step
+    /// would pack W_hh every step); otherwise each step is its own fused step, which the step-sized kernels run fastest.
     /// </summary>
-    private int RunLength(StepLayout layout, int t, int step)
+    private int ReverseRunLength(StepLayout layout, int t)
     {
         int run = 1;
         if (Accelerator.BatchInvariant)
-            while (t + run * step >= 0 && t + run * step < layout.Time && layout.BatchSizes[t + run * step] == layout.BatchSizes[t]) run++;
+            while (t - run >= 0 && layout.BatchSizes[t - run] == layout.BatchSizes[t]) run++;
         return run;
     }
 
@@ -148,7 +144,7 @@ public sealed partial class RnnModel
             for (int t = layout.Time - 1, run; t >= 0; t -= run)
             {
                 int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
-                run = RunLength(layout, t, step: -1);
+                run = ReverseRunLength(layout, t);
                 if (bt == 0) continue;
                 Slice hPrev;
                 if (layout.Uniform)

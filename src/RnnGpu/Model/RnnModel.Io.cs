@@ -41,17 +41,17 @@ public sealed partial class RnnModel
         var layout = StepLayout.ForLengths(batch, time, lengths);
         var ws = Workspace(batch, time);
         ws.Layout = layout;
-        UploadInput(ws, input);
+        UploadInput(ws, input.Data);
         SetInitialState(ws, initialState);
         return ws;
     }
 
     /// <summary>Packs batch-first x [B, T, I] (the workspace's layout) through the workspace's staging array into its Input.</summary>
-    internal void UploadInput(RnnWorkspace ws, Tensor input)
+    internal void UploadInput(RnnWorkspace ws, ReadOnlySpan<float> input)
     {
         int n = ws.Layout.Rows * Config.InputSize;
         var staging = ws.Staging(n);
-        ws.Layout.PackInto(input.Data, Config.InputSize, staging);
+        ws.Layout.PackInto(input, Config.InputSize, staging);
         Accelerator.CopyIn(staging.AsSpan(0, n), ws.Input.Slice(0, n));
     }
 

@@ -99,7 +99,8 @@ internal sealed class RnnWorkspace : IDisposable
 
     /// <summary>
     /// The state each row's step started from, packed like <see cref="Outputs"/>: [Rows, H]. Contiguous in
-    /// States for a uniform layout; otherwise gathered, step by step during the forward pass, into a buffer.
+    /// States for a uniform layout; otherwise gathered into a buffer (the reverse direction's during the forward
+    /// pass, where its steps start from it; the forward direction's before its weight gradient).
     /// </summary>
     public Slice Previous(int layer, int direction)
     {

@@ -59,7 +59,7 @@ public sealed class Trainer
             var ws = model.Workspace(batch, len);
             ws.Layout = layout;
             var x = len == time ? input : SliceTime(input, t0, len);
-            model.UploadInput(ws, x);
+            model.UploadInput(ws, x.Data);
             if (previous is null) model.SetInitialState(ws, initialState);
             else CarryState(previous, ws);
 

@@ -36,7 +36,7 @@ public sealed class DynamicBatchingTests
         const int count = 8;
         var steps = Enumerable.Range(0, count).Select(_ => sameLength ? 12 : rng.Next(1, 41)).ToArray();
         var inputs = steps.Select(t => Numerics.Random(rng, t * config.InputSize)).ToArray();
-        var states = Enumerable.Range(0, count).Select(i => i % 3 == 1 ? Numerics.Random(rng, RequestLength.State(config), 0.5f) : null).ToArray();
+        var states = Enumerable.Range(0, count).Select(i => i % 3 == 1 ? Numerics.Random(rng, RequestChecks.StateLength(config), 0.5f) : null).ToArray();
 
         var solo = new Prediction[count];
         using (var alone = ServedModels.Serve(path, backend, maxBatch: 1))

@@ -37,7 +37,7 @@ internal sealed class ServedModels : IDisposable
         using var acc = new RnnGpu.Accelerators.Cpu.CpuAccelerator();
         using var model = RnnGpu.IO.Checkpoint.Load(path, acc);
         var reference = ReferenceRnn.FromModel(model);
-        var state = h0?.Select(v => (double)v).ToArray() ?? new double[RequestLength.State(model.Config)];
+        var state = h0?.Select(v => (double)v).ToArray() ?? new double[RequestChecks.StateLength(model.Config)];
         return reference.Forward(input.Select(v => (double)v).ToArray(), state, 1, steps);
     }
 
@@ -57,10 +57,4 @@ internal sealed class ServedModels : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
-}
-
-internal static class RequestLength
-{
-    public static int State(RnnConfig c) => c.NumLayers * c.Directions * c.HiddenSize;
-    public static int Output(RnnConfig c, int steps) => c.ManyToOne ? c.OutputSize : steps * c.OutputWidth;
 }
