@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace RnnGpu;
@@ -6,6 +7,7 @@ namespace RnnGpu;
 internal static class Finite
 {
     /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FirstNonFinite(ReadOnlySpan<float> values)
     {
         int i = 0;

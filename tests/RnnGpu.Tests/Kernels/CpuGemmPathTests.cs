@@ -93,7 +93,7 @@ public sealed unsafe class CpuGemmPathTests
         var c = new float[spec.ExtentC];
         var onTeam = Run(nameof(GemmIsa.Vector512), spec, a, b, c, members: 0);
         var nested = new NestedGemm(spec, a, b);
-        CpuTeam.Run(nested);
+        CpuTeam.Run(nested, CpuTeam.MaxThreads);
         Assert.Equal(onTeam, nested.Result);
     }
 
@@ -128,6 +128,9 @@ public sealed unsafe class CpuGemmPathTests
         Numerics.AssertClose(expected, actual, Rtol, Atol * Math.Max(1, Math.Sqrt(spec.K)), what);
     }
 
+    /// <summary>The team the products get: three members, more than this machine may have cores, so every split runs here.</summary>
+    private const int Threads = 3;
+
     /// <summary>C after the product on a copy, with kernels no wider than isa, as members shares in turn (0: the team).</summary>
     private static float[] Run(string isa, GemmSpec spec, float[] a, float[] b, float[] c, int members)
     {
@@ -136,7 +139,7 @@ public sealed unsafe class CpuGemmPathTests
         GemmThreading.SimulateMembersForThisThread(members);
         try
         {
-            fixed (float* pa = a, pb = b, pc = result) CpuGemm.Run(spec, pa, pb, pc);
+            fixed (float* pa = a, pb = b, pc = result) CpuGemm.Run(spec, pa, pb, pc, Threads);
         }
         finally
         {

@@ -1,17 +1,21 @@
+using System.Diagnostics;
 using RnnGpu.Accelerators;
 using RnnGpu.Accelerators.Cpu;
-using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Kernels;
 
 /// <summary>
-/// The CPU team and the work split across it: a recurrence run by the whole team must equal, bit for bit,
-/// the same recurrence run by one thread (a call made from inside a team job gets a team of one).
-/// Not run in parallel with other tests: a GEMM elsewhere would hold the team and make these jobs run alone.
+/// The CPU team and the work split across it. Jobs ask for three members, more than a CI machine may have cores, so
+/// the team's paths run whatever the machine; stalls seen earlier are forgotten first, so a job gets the team it asks
+/// for. A recurrence run by the team must equal, bit for bit, the same recurrence run by one thread, including when
+/// the team gives up part way (a member that stalls). Not run in parallel with other tests: a GEMM elsewhere would
+/// hold the team and make these jobs run alone.
 /// </summary>
 [Collection(nameof(CpuTeamTests))]
 public sealed class CpuTeamTests
 {
+    private const int Threads = 3;
+
     private sealed class Job(Action<int, int> body) : ITeamWork
     {
         public void Run(int member, int members) => body(member, members);
@@ -20,47 +24,107 @@ public sealed class CpuTeamTests
     [Fact]
     public void Every_member_runs_once_and_a_nested_call_runs_alone()
     {
-        var seen = new int[CpuTeam.Size];
+        TeamHealth.Forget();
+        var seen = new int[Threads];
         int nestedMembers = -1;
         CpuTeam.Run(new Job((member, members) =>
         {
             Interlocked.Increment(ref seen[member]);
-            Assert.Equal(CpuTeam.Size, members);
-            if (member == 0) CpuTeam.Run(new Job((_, inner) => nestedMembers = inner));
-        }));
+            Assert.Equal(Threads, members);
+            if (member == 0) CpuTeam.Run(new Job((_, inner) => nestedMembers = inner), Threads);
+        }), Threads);
         Assert.All(seen, count => Assert.Equal(1, count));
         Assert.Equal(1, nestedMembers);
     }
 
     [Fact]
+    public void A_job_gets_the_threads_it_asks_for_and_no_more()
+    {
+        TeamHealth.Forget();
+        foreach (int threads in new[] { 1, 2, 3, 1 })
+        {
+            int runs = 0, members = -1;
+            CpuTeam.Run(new Job((member, n) =>
+            {
+                Interlocked.Increment(ref runs);
+                if (member == 0) members = n;
+            }), threads);
+            Assert.Equal(threads, members);
+            Assert.Equal(threads, runs);
+        }
+    }
+
+    [Fact]
     public void A_thread_told_to_run_alone_gets_a_team_of_one_and_others_still_get_the_team()
     {
+        TeamHealth.Forget();
         int aloneMembers = -1;
         var thread = new Thread(() =>
         {
             CpuTeam.RunAloneOnThisThread();
-            CpuTeam.Run(new Job((_, members) => aloneMembers = members));
+            CpuTeam.Run(new Job((_, members) => aloneMembers = members), Threads);
         });
         thread.Start();
         thread.Join();
         Assert.Equal(1, aloneMembers);
         int members = -1;
-        CpuTeam.Run(new Job((member, n) => { if (member == 0) members = n; }));
-        Assert.Equal(CpuTeam.Size, members);
+        CpuTeam.Run(new Job((member, n) => { if (member == 0) members = n; }), Threads);
+        Assert.Equal(Threads, members);
     }
 
     [Fact]
     public void A_member_failure_reaches_the_caller()
     {
-        if (CpuTeam.Size == 1) Assert.Skip("a one-core machine has no other member to fail");
+        TeamHealth.Forget();
         var e = Assert.Throws<InvalidOperationException>(() => CpuTeam.Run(new Job((member, _) =>
         {
             if (member == 1) throw new InvalidOperationException("member 1 failed");
-        })));
+        }), Threads));
         Assert.Equal("member 1 failed", e.Message);
         int runs = 0;
-        CpuTeam.Run(new Job((_, _) => Interlocked.Increment(ref runs)));   // the team still works afterwards
-        Assert.Equal(CpuTeam.Size, runs);
+        CpuTeam.Run(new Job((_, _) => Interlocked.Increment(ref runs)), Threads);   // the team still works afterwards
+        Assert.Equal(Threads, runs);
+    }
+
+    [Fact]
+    public void Occasional_short_stalls_keep_the_team_and_a_lost_third_of_the_time_does_not()
+    {
+        TeamHealth.Forget();
+        long ms = Stopwatch.Frequency / 1000;
+        for (int i = 0; i < 5; i++) Assert.False(TeamHealth.ReportStall(ms));      // 5 ms lost: a noisy host
+        Assert.Equal(2, TeamHealth.Members(2));
+        bool contended = false;
+        for (int i = 0; i < 30 && !contended; i++) contended = TeamHealth.ReportStall(ms);
+        Assert.True(contended);
+        Assert.Equal(1, TeamHealth.Members(2));
+        Assert.Equal(1, TeamHealth.Members(1));
+        TeamHealth.Forget();
+        Assert.Equal(2, TeamHealth.Members(2));
+    }
+
+    [Fact]
+    public void A_member_that_stalls_makes_the_rest_of_the_job_run_on_member_0_alone()
+    {
+        TeamHealth.Forget();
+        const int phases = 12, slowPhase = 3;
+        var barrier = new TeamBarrier();
+        var ranBy = new int[phases];
+        Array.Fill(ranBy, -1);
+        barrier.Reset();
+        CpuTeam.Run(new Job((member, members) =>
+        {
+            for (int phase = 0; phase < phases; phase++)
+            {
+                // Each phase's one unit of work goes to the last member taking part, so member 0 takes it only alone.
+                if (member == members - 1) ranBy[phase] = member;
+                if (member == 1 && phase == slowPhase) Thread.Sleep(60);   // descheduled for 60 ms: contention
+                if (member >= (members = barrier.Wait(members))) return;
+            }
+        }), 2);
+        Assert.Equal(1, TeamHealth.Members(2));
+        TeamHealth.Forget();
+        Assert.All(ranBy[..(slowPhase + 1)], m => Assert.Equal(1, m));
+        Assert.All(ranBy[(slowPhase + 2)..], m => Assert.Equal(0, m));
     }
 
     [Theory]
@@ -69,8 +133,8 @@ public sealed class CpuTeamTests
     [InlineData(Activation.Tanh, true, 9, 129, 3)]
     public void Team_and_single_thread_recurrences_agree_exactly(Activation act, bool reverse, int batch, int hidden, int time)
     {
-        if (CpuTeam.Size == 1) Assert.Skip("a one-core machine has only the single-thread split");
-        using var acc = RnnGpu.Accelerators.Backends.Open("cpu");
+        TeamHealth.Forget();
+        using var acc = new CpuAccelerator(Threads);
         var p = RnnSequenceTests.Problem.Random(batch, hidden, time, seed: hidden);
         float[] Run(bool alone)
         {
@@ -91,7 +155,7 @@ public sealed class CpuTeamTests
                 acc.RnnSequenceForward(act, batch, hidden, time, h0, w, states, reverse);
                 acc.RnnSequenceBackward(act, batch, hidden, time, states, w, dPre, dh, scratch, reverse);
             }
-            if (alone) CpuTeam.Run(new Job((member, _) => { if (member == 0) Both(); }));
+            if (alone) CpuTeam.Run(new Job((member, _) => { if (member == 0) Both(); }), Threads);
             else Both();
             return [.. acc.ToArray(states), .. acc.ToArray(dPre), .. acc.ToArray(dh)];
         }

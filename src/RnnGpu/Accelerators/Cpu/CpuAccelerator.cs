@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -8,9 +7,33 @@ namespace RnnGpu.Accelerators.Cpu;
 /// </summary>
 public sealed unsafe partial class CpuAccelerator : Accelerator
 {
+    private int _threads;
+
+    /// <param name="threads">The threads a kernel may use (see <see cref="Threads"/>); null: <see cref="DefaultThreads"/>.</param>
+    public CpuAccelerator(int? threads = null) => Threads = threads ?? DefaultThreads;
+
+    /// <summary>
+    /// The cores this process may use, as .NET counts them (the affinity mask and a container's CPU quota
+    /// included; DOTNET_PROCESSOR_COUNT overrides): the default <see cref="Threads"/>.
+    /// </summary>
+    public static int DefaultThreads => CpuTeam.DefaultThreads;
+
+    /// <summary>
+    /// How many threads one kernel may run on (1 to 64): the caller's and workers of one process-wide team.
+    /// Fewer run while members keep stalling (descheduled by a busy neighbour or a CPU quota): a team whose
+    /// barriers each wait a time slice is slower than one thread. Results do not depend on the count.
+    /// </summary>
+    public int Threads
+    {
+        get => _threads;
+        set => _threads = value is >= 1 and <= CpuTeam.MaxThreads
+            ? value
+            : throw new ShapeException($"threads is {value}: the CPU back end runs 1 to {CpuTeam.MaxThreads}");
+    }
+
     public override BackendKind Kind => BackendKind.Cpu;
 
-    public override string DeviceName => $"CPU ({Environment.ProcessorCount} threads, {SimdDescription})";
+    public override string DeviceName => $"CPU ({Threads} threads, {SimdDescription})";
 
     internal static string SimdDescription =>
         System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512" :
@@ -27,12 +50,12 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void FillCore(Slice destination, float value) => destination.Span().Fill(value);
 
     protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) =>
-        CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer(), BatchInvariant);
+        CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer(), Threads, BatchInvariant);
 
-    protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y) => CpuBias.Add(rows, cols, bias.Pointer(), y.Pointer());
+    protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y) => CpuBias.Add(rows, cols, bias.Pointer(), y.Pointer(), Threads);
 
     protected override void ColumnSumCore(int rows, int cols, Slice x, Slice sum, float beta) =>
-        CpuBias.ColumnSum(rows, cols, x.Pointer(), sum.Pointer(), beta);
+        CpuBias.ColumnSum(rows, cols, x.Pointer(), sum.Pointer(), beta, Threads);
 
     protected override void RnnStepForwardCore(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
     {
@@ -44,10 +67,13 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
             return;
         }
         // h += hPrev W_hh^T: [batch, hidden] x [hidden, hidden]^T
-        CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer());
-        var hs = h.Span(bh);
-        if (act == Activation.Tanh) TensorPrimitives.Tanh(hs, hs);
-        else TensorPrimitives.Max(hs, 0f, hs);
+        CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer(), Threads);
+        ActivateRows(act, batch, hidden, h);
+    }
+
+    private static void ActivateRows(Activation act, int batch, int hidden, Slice h)
+    {
+        for (int b = 0; b < batch; b++) CpuActivation.Forward(act, h.Pointer() + (long)b * hidden, hidden);
     }
 
     /// <summary>
@@ -59,11 +85,11 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     {
         if (CpuRecurrence.Supported)
         {
-            CpuRecurrence.Forward(act, batch, hidden, 1, hPrev.Pointer(), wHh.Pointer(), h.Pointer(), reverse: false, invariant: true);
+            CpuRecurrence.Forward(act, batch, hidden, 1, hPrev.Pointer(), wHh.Pointer(), h.Pointer(), reverse: false, invariant: true, Threads);
             return;
         }
-        CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer(), batchInvariant: true);
-        for (int b = 0; b < batch; b++) CpuActivation.Forward(act, h.Pointer() + (long)b * hidden, hidden);
+        CpuGemm.Run(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), hPrev.Pointer(), wHh.Pointer(), h.Pointer(), Threads, batchInvariant: true);
+        ActivateRows(act, batch, hidden, h);
     }
 
     protected override void RnnStepBackwardCore(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
@@ -71,25 +97,25 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         long bh = (long)batch * hidden;
         CpuElementwise.ActivationBackward(act, h.Span(bh), dhNext.Span(bh), dPre.Span(bh));
         // dhPrev = dPre W_hh: [batch, hidden] x [hidden, hidden]
-        CpuGemm.Run(GemmSpec.Dense(false, false, batch, hidden, hidden), dPre.Pointer(), wHh.Pointer(), dhPrev.Pointer());
+        CpuGemm.Run(GemmSpec.Dense(false, false, batch, hidden, hidden), dPre.Pointer(), wHh.Pointer(), dhPrev.Pointer(), Threads);
     }
 
     protected override void RnnPackedSequenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
     {
-        if (CpuRecurrence.Supported) CpuRecurrence.ForwardPacked(act, stepRows, hidden, h0.Pointer(), wHh.Pointer(), states.Pointer(), BatchInvariant);
+        if (CpuRecurrence.Supported) CpuRecurrence.ForwardPacked(act, stepRows, hidden, h0.Pointer(), wHh.Pointer(), states.Pointer(), BatchInvariant, Threads);
         else base.RnnPackedSequenceForwardCore(act, stepRows, hidden, h0, wHh, states);
     }
 
     protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {
-        if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse, BatchInvariant);
+        if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse, BatchInvariant, Threads);
         else base.RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
     }
 
     protected override void RnnSequenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
         Slice scratch, bool reverse)
     {
-        if (CpuRecurrence.Supported) CpuRecurrence.Backward(act, batch, hidden, time, outputs.Pointer(), wHh.Pointer(), dPre.Pointer(), dh.Pointer(), reverse);
+        if (CpuRecurrence.Supported) CpuRecurrence.Backward(act, batch, hidden, time, outputs.Pointer(), wHh.Pointer(), dPre.Pointer(), dh.Pointer(), reverse, Threads);
         else base.RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
@@ -106,12 +132,12 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         CpuElementwise.BceWithLogitsLoss(logits.Span(n), target.Span(n), dLogits.Span(n), loss.Span(n), gradScale);
 
     protected override void MultiplyCore(Slice a, Slice b, Slice y) =>
-        TensorPrimitives.Multiply(a.Span(y.Length), b.Span(y.Length), y.Span());
+        CpuVectors.Multiply(a.Span(y.Length), b.Span(y.Length), y.Span());
 
     protected override void ScaleCore(Slice x, float alpha)
     {
         var s = x.Span();
-        TensorPrimitives.Multiply(s, alpha, s);
+        CpuVectors.Scale(s, alpha, s);
     }
 
     protected override double SquaredNormCore(Slice x) => CpuElementwise.SquaredNorm(x.Span());

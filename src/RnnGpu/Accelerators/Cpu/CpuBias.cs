@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -21,12 +21,12 @@ internal sealed unsafe class CpuBias : ITeamWork
     private float* _matrix, _vector;
 
     /// <summary>y [rows, cols] += bias [cols] on every row.</summary>
-    public static void Add(int rows, int cols, float* bias, float* y) => Start(false, rows, cols, y, bias, 1f);
+    public static void Add(int rows, int cols, float* bias, float* y, int threads) => Start(false, rows, cols, y, bias, 1f, threads);
 
     /// <summary>sum [cols] = beta sum + Σ_r x[r, :], x: [rows, cols].</summary>
-    public static void ColumnSum(int rows, int cols, float* x, float* sum, float beta) => Start(true, rows, cols, x, sum, beta);
+    public static void ColumnSum(int rows, int cols, float* x, float* sum, float beta, int threads) => Start(true, rows, cols, x, sum, beta, threads);
 
-    private static void Start(bool columnSum, int rows, int cols, float* matrix, float* vector, float beta)
+    private static void Start(bool columnSum, int rows, int cols, float* matrix, float* vector, float beta, int threads)
     {
         var work = _cached ?? new CpuBias();
         _cached = null;
@@ -36,7 +36,7 @@ internal sealed unsafe class CpuBias : ITeamWork
         try
         {
             if ((long)rows * cols < TeamElements) work.Run(0, 1);
-            else CpuTeam.Run(work);
+            else CpuTeam.Run(work, threads);
         }
         finally
         {
@@ -51,6 +51,7 @@ internal sealed unsafe class CpuBias : ITeamWork
         else AddRows(member, members);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddRows(int member, int members)
     {
         int r0 = (int)((long)_rows * member / members), r1 = (int)((long)_rows * (member + 1) / members);
@@ -58,10 +59,11 @@ internal sealed unsafe class CpuBias : ITeamWork
         for (int r = r0; r < r1; r++)
         {
             var row = new Span<float>(_matrix + (long)r * _cols, _cols);
-            TensorPrimitives.Add(row, b, row);
+            CpuVectors.Add(row, b, row);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SumColumns(int member, int members)
     {
         int stripes = (_cols + Stripe - 1) / Stripe;
@@ -69,8 +71,8 @@ internal sealed unsafe class CpuBias : ITeamWork
         if (c1 <= c0) return;
         var s = new Span<float>(_vector + c0, c1 - c0);
         if (_beta == 0f) s.Clear();
-        else if (_beta != 1f) TensorPrimitives.Multiply(s, _beta, s);
+        else if (_beta != 1f) CpuVectors.Scale(s, _beta, s);
         for (int r = 0; r < _rows; r++)
-            TensorPrimitives.Add(s, new ReadOnlySpan<float>(_matrix + (long)r * _cols + c0, c1 - c0), s);
+            CpuVectors.Add(s, new ReadOnlySpan<float>(_matrix + (long)r * _cols + c0, c1 - c0), s);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -7,6 +8,7 @@ namespace RnnGpu.Accelerators.Cpu;
 internal static class CpuElementwise
 {
     /// <summary>dPre = (dPre + dhNext) * act'(h), act' written from the output h.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ActivationBackward(Activation act, ReadOnlySpan<float> h, ReadOnlySpan<float> dhNext, Span<float> dPre)
     {
         int i = 0;
@@ -30,6 +32,7 @@ internal static class CpuElementwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxCrossEntropy(int rows, int classes, ReadOnlySpan<float> logits, ReadOnlySpan<float> targets,
         Span<float> dLogits, Span<float> loss, float gradScale)
     {
@@ -55,13 +58,15 @@ internal static class CpuElementwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MseLoss(ReadOnlySpan<float> pred, ReadOnlySpan<float> target, Span<float> dPred, Span<float> loss, float gradScale)
     {
-        TensorPrimitives.Subtract(pred, target, dPred);
-        TensorPrimitives.Multiply(dPred, dPred, loss);
-        TensorPrimitives.Multiply(dPred, 2f * gradScale, dPred);
+        CpuVectors.Subtract(pred, target, dPred);
+        CpuVectors.Multiply(dPred, dPred, loss);
+        CpuVectors.Scale(dPred, 2f * gradScale, dPred);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BceWithLogitsLoss(ReadOnlySpan<float> logits, ReadOnlySpan<float> target, Span<float> dLogits, Span<float> loss, float gradScale)
     {
         for (int i = 0; i < logits.Length; i++)
@@ -73,6 +78,7 @@ internal static class CpuElementwise
     }
 
     /// <summary>Σ x^2 accumulated in double, so that gradients up to float's range never overflow the sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double SquaredNorm(ReadOnlySpan<float> x)
     {
         var acc0 = Vector256<double>.Zero;
@@ -89,6 +95,7 @@ internal static class CpuElementwise
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SgdUpdate(Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum, in SgdStep s)
     {
         for (int i = 0; i < param.Length; i++)
@@ -103,6 +110,7 @@ internal static class CpuElementwise
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdamUpdate(Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, in AdamStep s)
     {
         for (int i = 0; i < param.Length; i++)

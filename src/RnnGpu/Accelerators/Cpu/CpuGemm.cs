@@ -16,14 +16,14 @@ internal static unsafe class CpuGemm
     /// <summary>Up to this many rows, B stored [K, N] is read in place rather than packed.</summary>
     private const int UnpackedBMaxRows = 32;
 
-    public static void Run(in GemmSpec s, float* a, float* b, float* c, bool batchInvariant = false)
+    public static void Run(in GemmSpec s, float* a, float* b, float* c, int threads, bool batchInvariant = false)
     {
         var isa = GemmIsaChoice.Current;
         for (int batch = 0; batch < s.BatchCount; batch++)
-            RunOne(s, isa, a + batch * s.StrideA, b + batch * s.StrideB, c + batch * s.StrideC, batchInvariant);
+            RunOne(s, isa, a + batch * s.StrideA, b + batch * s.StrideB, c + batch * s.StrideC, threads, batchInvariant);
     }
 
-    private static void RunOne(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, bool batchInvariant)
+    private static void RunOne(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, int threads, bool batchInvariant)
     {
         if (s.M == 0 || s.N == 0) return;
         if (s.K == 0 || s.Alpha == 0f)
@@ -33,15 +33,15 @@ internal static unsafe class CpuGemm
         }
         if (s.TransB && !s.TransA && s.M <= CpuGemmDot.MaxRows && !batchInvariant)
         {
-            CpuGemmDot.Run(s, isa, a, b, c);
+            CpuGemmDot.Run(s, isa, a, b, c, threads);
             return;
         }
         bool packB = s.TransB || s.M > UnpackedBMaxRows;
         switch (isa)
         {
-            case GemmIsa.Vector512: GemmBlocked<GemmKernel512>.Run(s, a, b, c, packB); break;
-            case GemmIsa.Vector256: GemmBlocked<GemmKernel256>.Run(s, a, b, c, packB); break;
-            default: GemmBlocked<GemmKernelScalar>.Run(s, a, b, c, packB); break;
+            case GemmIsa.Vector512: GemmBlocked<GemmKernel512>.Run(s, a, b, c, packB, threads); break;
+            case GemmIsa.Vector256: GemmBlocked<GemmKernel256>.Run(s, a, b, c, packB, threads); break;
+            default: GemmBlocked<GemmKernelScalar>.Run(s, a, b, c, packB, threads); break;
         }
     }
 
@@ -53,7 +53,7 @@ internal static unsafe class CpuGemm
         {
             var row = new Span<float>(c + (long)i * s.Ldc, s.N);
             if (s.Beta == 0f) row.Clear();
-            else System.Numerics.Tensors.TensorPrimitives.Multiply(row, s.Beta, row);
+            else CpuVectors.Scale(row, s.Beta, row);
         }
     }
 }

@@ -20,7 +20,7 @@ internal sealed unsafe class CpuGemmDot : ITeamWork
     private GemmIsa _isa;
     private float* _a, _b, _c;
 
-    public static void Run(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c)
+    public static void Run(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, int threads)
     {
         var job = _reused ??= new CpuGemmDot();
         job._s = s;
@@ -28,7 +28,7 @@ internal sealed unsafe class CpuGemmDot : ITeamWork
         job._a = a;
         job._b = b;
         job._c = c;
-        GemmThreading.Run(job, 2L * s.M * s.N * s.K);
+        GemmThreading.Run(job, 2L * s.M * s.N * s.K, threads);
     }
 
     public void Run(int member, int members)

@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -23,6 +23,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     private const long TeamFlopsPerStep = 1L << 17;    // below this a step is too short to share
 
     [ThreadStatic] private static CpuRecurrence? _cached;
+    [ThreadStatic] private static PinnedScratch? _panels;   // the packed W_hh of the caller's jobs
 
     private readonly TeamBarrier _barrier = new();
     private Activation _act;
@@ -36,11 +37,13 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     public static bool Supported => GemmIsaChoice.Current == GemmIsa.Vector512;
 
     /// <summary>See <see cref="Accelerator.RnnSequenceForward"/>: states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
-    public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse, bool invariant) =>
-        Start(Take(), act, batch, hidden, time, wHh, reverse, backward: false, invariant, h0, states, null, null);
+    public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse, bool invariant,
+        int threads) =>
+        Start(Take(), act, batch, hidden, time, wHh, reverse, backward: false, invariant, threads, h0, states, null, null);
 
     /// <summary>See <see cref="Accelerator.RnnPackedSequenceForward"/>: step t runs the first stepRows[t] rows, its block right after step t - 1's.</summary>
-    public static void ForwardPacked(Activation act, ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* states, bool invariant)
+    public static void ForwardPacked(Activation act, ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* states, bool invariant,
+        int threads)
     {
         var work = Take();
         if (work._stepRows.Length < stepRows.Length)
@@ -53,12 +56,13 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             offset += stepRows[t];
         }
         work._packedSteps = true;
-        Start(work, act, stepRows[0], hidden, stepRows.Length, wHh, reverse: false, backward: false, invariant, h0, states, null, null);
+        Start(work, act, stepRows[0], hidden, stepRows.Length, wHh, reverse: false, backward: false, invariant, threads, h0, states, null, null);
     }
 
     /// <summary>See <see cref="Accelerator.RnnSequenceBackward"/>: outputs h_1..h_T; dPre in place; dh in (dL/dh_T) and out (dL/dh_0).</summary>
-    public static void Backward(Activation act, int batch, int hidden, int time, float* outputs, float* wHh, float* dPre, float* dh, bool reverse) =>
-        Start(Take(), act, batch, hidden, time, wHh, reverse, backward: true, invariant: false, null, outputs, dPre, dh);
+    public static void Backward(Activation act, int batch, int hidden, int time, float* outputs, float* wHh, float* dPre, float* dh, bool reverse,
+        int threads) =>
+        Start(Take(), act, batch, hidden, time, wHh, reverse, backward: true, invariant: false, threads, null, outputs, dPre, dh);
 
     /// <summary>This thread's job object; a nested call on this thread (none today) would make its own.</summary>
     private static CpuRecurrence Take()
@@ -69,7 +73,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     }
 
     private static void Start(CpuRecurrence work, Activation act, int batch, int hidden, int time, float* w, bool reverse, bool backward, bool invariant,
-        float* h0, float* states, float* dPre, float* dh)
+        int threads, float* h0, float* states, float* dPre, float* dh)
     {
         if (time == 0)
         {
@@ -78,26 +82,22 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             return;
         }
         int panels = (hidden + Panel - 1) / Panel;
-        var packed = ArrayPool<float>.Shared.Rent(panels * hidden * Panel);
         try
         {
-            fixed (float* p = packed)
-            {
-                (work._act, work._batch, work._hidden, work._time, work._reverse, work._backward, work._invariant) =
-                    (act, batch, hidden, time, reverse, backward, invariant);
-                work._w = w;
-                work._h0 = h0;
-                work._states = states;
-                work._dPre = dPre;
-                work._dh = dh;
-                work._packed = p;
-                if (2L * batch * hidden * hidden < TeamFlopsPerStep) work.Run(0, 1);
-                else CpuTeam.Run(work);
-            }
+            (work._act, work._batch, work._hidden, work._time, work._reverse, work._backward, work._invariant) =
+                (act, batch, hidden, time, reverse, backward, invariant);
+            work._w = w;
+            work._h0 = h0;
+            work._states = states;
+            work._dPre = dPre;
+            work._dh = dh;
+            work._packed = (_panels ??= new PinnedScratch()).For((long)panels * hidden * Panel);
+            work._barrier.Reset();
+            if (2L * batch * hidden * hidden < TeamFlopsPerStep) work.Run(0, 1);
+            else CpuTeam.Run(work, threads);
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packed);
             work._w = work._h0 = work._states = work._dPre = work._dh = work._packed = null;
             work._packedSteps = false;
             _cached = work;
@@ -106,11 +106,17 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
 
     public void Run(int member, int members)
     {
-        int panels = (_hidden + Panel - 1) / Panel;
-        int p0 = (int)((long)panels * member / members), p1 = (int)((long)panels * (member + 1) / members);
+        var (p0, p1) = Share(member, members);
         Pack(p0, p1);
-        if (_backward) RunBackward(p0, p1, members);
-        else RunForward(p0, p1, members);
+        if (_backward) RunBackward(member, members);
+        else RunForward(member, members);
+    }
+
+    /// <summary>The panels [p0, p1) of <paramref name="member"/> among <paramref name="members"/>.</summary>
+    private (int P0, int P1) Share(int member, int members)
+    {
+        int panels = (_hidden + Panel - 1) / Panel;
+        return ((int)((long)panels * member / members), (int)((long)panels * (member + 1) / members));
     }
 
     /// <summary>The time block of forward step s (in the order the steps run).</summary>
@@ -124,6 +130,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     /// Panel p holds columns [32p, 32p + 32) of op(W) as [hidden, 32], zeros past the last column: op(W) = W^T for
     /// the forward product h W^T (column j is row j of W), W itself for the backward product dPre W.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Pack(int p0, int p1)
     {
         int n = _hidden;
@@ -158,26 +165,28 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         }
     }
 
-    private void RunForward(int p0, int p1, int members)
+    /// <summary>Step after step, each member its share of the panels; a member the barrier lets go leaves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunForward(int member, int members)
     {
-        int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
+        var activation = _act == Activation.Tanh ? RecurrenceEpilogue.Tanh : RecurrenceEpilogue.Relu;
         bool descending = false;
         for (int s = 0; s < _time; s++)
         {
-            float* prev = s == 0 ? _h0 : Block(_states, s - 1), cur = Block(_states, s);
-            int rows = RowsAt(s);
-            Product(prev, cur, null, p0, p1, RecurrenceEpilogue.Store, rows, ref descending);
-            for (int b = 0; b < rows && c1 > c0; b++)
-                CpuActivation.Forward(_act, cur + (long)b * _hidden + c0, c1 - c0);
-            _barrier.Wait(members);
+            var (p0, p1) = Share(member, members);
+            float* prev = s == 0 ? _h0 : Block(_states, s - 1);
+            Product(prev, Block(_states, s), null, p0, p1, activation, RowsAt(s), ref descending);
+            if (s < _time - 1 && member >= (members = _barrier.Wait(members))) return;
         }
     }
 
-    private void RunBackward(int p0, int p1, int members)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunBackward(int member, int members)
     {
-        int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
         var gradient = _act == Activation.Tanh ? RecurrenceEpilogue.TanhGradient : RecurrenceEpilogue.ReluGradient;
         // The last step's dPre takes the gradient from outside the layer; that part of dh is then free to receive dL/dh_0.
+        var (p0, p1) = Share(member, members);
+        int c0 = p0 * Panel, c1 = Math.Min(p1 * Panel, _hidden);
         float* last = Block(_dPre, _time - 1), lastH = Block(_states, _time - 1);
         for (int b = 0; b < _batch && c1 > c0; b++)
         {
@@ -187,17 +196,19 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             CpuElementwise.ActivationBackward(_act, new Span<float>(lastH + at, c1 - c0), dh, dPre);
             dh.Clear();
         }
-        _barrier.Wait(members);
+        if (member >= (members = _barrier.Wait(members))) return;
         bool descending = false;
         for (int s = _time - 1; s >= 0; s--)
         {
+            (p0, p1) = Share(member, members);
             float* dPre = Block(_dPre, s);
-            if (s > 0)
+            if (s == 0)
             {
-                Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient, _batch, ref descending);
-                _barrier.Wait(members);
+                Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store, _batch, ref descending);
+                return;
             }
-            else Product(dPre, _dh, null, p0, p1, RecurrenceEpilogue.Store, _batch, ref descending);
+            Product(dPre, Block(_dPre, s - 1), Block(_states, s - 1), p0, p1, gradient, _batch, ref descending);
+            if (member >= (members = _barrier.Wait(members))) return;
         }
     }
 
@@ -207,6 +218,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     /// for the next), so it starts on the panels last read, still in L2 when W_hh is about as large as L2 (H = 512: 1 MB).
     /// The order changes nothing in the results: each panel's columns are computed on their own.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Product(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int batch, ref bool descending)
     {
         int n = _hidden;
@@ -258,6 +270,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     /// <paramref name="descending"/> says), every row on those before the next: 4 rows on 2 panels, 2 rows or 1 row on
     /// 4 panels a call, so enough FMA chains run at once to hide their latency; each chain is a row of <see cref="RecurrenceKernels.Rows8"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ProductRemainder(float* a, float* c, float* h, int p0, int p1, RecurrenceEpilogue epilogue, int b0, int batch, bool descending)
     {
         int n = _hidden;
@@ -294,6 +307,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(float* src, int ld, int rows, int width, float* tile)
     {
         new Span<float>(tile, RecurrenceKernels.Rows * Panel).Clear();

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>Work that a <see cref="CpuTeam"/> splits: member i of n runs its own share.</summary>
@@ -8,33 +10,41 @@ internal interface ITeamWork
 }
 
 /// <summary>
-/// One team of threads for the whole process, one per core, the caller being member 0. A step of a
-/// recurrence is tens of microseconds of work, too short for the thread pool's hand-off (Parallel.For
-/// costs several microseconds and wakes threads late), so the other members spin on a generation counter
-/// for a while after each job before they block. One caller owns the team at a time; a second concurrent
-/// caller (or a nested call) is not made to wait: its work runs on its own thread as a team of one, which
-/// is why work must partition by the <c>members</c> it is given. Results must not depend on that count
-/// (each output made by one member, in one order), and they do not in any kernel here.
+/// One team of threads for the whole process, the caller being member 0 and up to <see cref="MaxThreads"/> - 1
+/// workers made as jobs ask for them. A step of a recurrence is microseconds of work, too short for the thread
+/// pool's hand-off (Parallel.For costs several microseconds and wakes threads late), so workers spin on a
+/// generation counter for a while after each job before they block. One caller owns the team at a time; a second
+/// concurrent caller (or a nested call) is not made to wait: its work runs on its own thread as a team of one, which
+/// is why work must partition by the <c>members</c> it is given. Results must not depend on that count (each output
+/// made by one member, in one order), and they do not in any kernel here.
+/// A job runs on fewer members than asked while <see cref="TeamHealth"/> has seen members stall (descheduled by a
+/// busy neighbour or a CPU quota): one core at full speed beats two that wait a time slice for each other.
 /// </summary>
 internal static class CpuTeam
 {
-    // How long a member spins for the next job before it blocks: longer than the gaps between the jobs of
-    // one forward pass (a projection GEMM between two recurrences), short enough not to burn a core after it.
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1000;
+    public const int MaxThreads = 64;
 
-    private static readonly int Members = Math.Max(1, Math.Min(Environment.ProcessorCount, 64));
-    private static readonly SemaphoreSlim[] Wake = CreateMembers();
+    // How long a worker spins for the next job before it blocks: longer than the gaps between the jobs of
+    // one forward pass (a projection GEMM between two recurrences), short enough not to burn a core after it.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 1000;
+
+    private static readonly Lock Growth = new();
+    private static Worker[] _workers = [];     // index m for member m; slot 0 unused (the caller)
     private static int _owned;                 // 1 while a caller owns the team
-    private static long _generation;           // bumped once per job
-    private static int _pending;                // members (other than the caller) still running the job
+    // The job's number times 256 plus its member count, read in one go: a worker outside a job (its index past
+    // the count) is not waited for, so the next job may be posted before it looks, and it must not mix the two.
+    private static long _job;
+    private static int _pending;               // workers still running the job
     private static ITeamWork? _work;
-    private static int _sleepers;              // members blocked on Wake; the caller releases them
-    private static Exception? _failure;        // the first exception a member threw in the current job
+    private static Exception? _failure;        // the first exception a worker threw in the current job
 
     [ThreadStatic] private static bool _alone;
 
-    /// <summary>How many threads a job may get (the caller included).</summary>
-    public static int Size => Members;
+    /// <summary>
+    /// The threads a job gets unless told otherwise: the cores this process may use, as .NET counts them (the
+    /// affinity mask and a container's CPU quota included; DOTNET_PROCESSOR_COUNT overrides).
+    /// </summary>
+    public static int DefaultThreads { get; } = Math.Clamp(Environment.ProcessorCount, 1, MaxThreads);
 
     /// <summary>
     /// Runs every later job of this thread on it alone. For a thread that is one of several working in
@@ -43,30 +53,21 @@ internal static class CpuTeam
     /// </summary>
     public static void RunAloneOnThisThread() => _alone = true;
 
-    /// <summary>Runs work.Run(i, n) for i in 0..n-1, on n threads when the team is free, else on the caller alone (n = 1).</summary>
-    public static void Run<T>(T work) where T : class, ITeamWork
+    /// <summary>
+    /// Runs work.Run(i, n) for i in 0..n-1 on n threads, n at most <paramref name="threads"/> (fewer while members
+    /// have been stalling), or on the caller alone (n = 1) when the team is taken or told to.
+    /// </summary>
+    public static void Run<T>(T work, int threads) where T : class, ITeamWork
     {
-        if (Members == 1 || _alone || Interlocked.CompareExchange(ref _owned, 1, 0) != 0)
+        int members = TeamHealth.Members(Math.Clamp(threads, 1, MaxThreads));
+        if (members == 1 || _alone || Interlocked.CompareExchange(ref _owned, 1, 0) != 0)
         {
             work.Run(0, 1);
             return;
         }
         try
         {
-            _work = work;
-            Volatile.Write(ref _pending, Members - 1);
-            Interlocked.Increment(ref _generation);
-            if (Volatile.Read(ref _sleepers) > 0)
-                foreach (var wake in Wake) wake?.Release();
-            Exception? failure = null;
-            try { work.Run(0, Members); }
-            catch (Exception e) { failure = e; }
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
-            _work = null;
-            var memberFailure = Interlocked.Exchange(ref _failure, null);
-            if (failure is not null || memberFailure is not null)
-                throw failure ?? memberFailure!;
+            RunShared(work, members);
         }
         finally
         {
@@ -74,69 +75,95 @@ internal static class CpuTeam
         }
     }
 
-    private static SemaphoreSlim[] CreateMembers()
+    private static void RunShared(ITeamWork work, int members)
     {
-        var wake = new SemaphoreSlim[Members];
-        for (int m = 1; m < Members; m++)
+        var workers = WorkersFor(members);
+        _work = work;
+        Volatile.Write(ref _pending, members - 1);
+        Interlocked.Exchange(ref _job, ((_job >> 8) + 1 << 8) | (long)members);
+        for (int m = 1; m < members; m++) workers[m].WakeIfSleeping();
+        long start = Stopwatch.GetTimestamp();
+        Exception? failure = null;
+        try { work.Run(0, members); }
+        catch (Exception e) { failure = e; }
+        long arrived = Stopwatch.GetTimestamp();
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
+        // A stall is a worker that started its share and then took far longer than the caller's: not one woken late.
+        long latestStart = arrived;
+        for (int m = 1; m < members; m++) latestStart = Math.Max(latestStart, Volatile.Read(ref workers[m].Started));
+        long waited = Stopwatch.GetTimestamp() - latestStart;
+        if (TeamHealth.IsStall(waited, arrived - start)) TeamHealth.ReportStall(waited);
+        _work = null;
+        var workerFailure = Interlocked.Exchange(ref _failure, null);
+        if (failure is not null || workerFailure is not null)
+            throw failure ?? workerFailure!;
+    }
+
+    /// <summary>The workers, at least <paramref name="members"/> - 1 of them, started on first need.</summary>
+    private static Worker[] WorkersFor(int members)
+    {
+        var workers = Volatile.Read(ref _workers);
+        if (workers.Length >= members) return workers;
+        lock (Growth)
         {
-            wake[m] = new SemaphoreSlim(0);
-            int member = m;
-            var thread = new Thread(() => Loop(member)) { IsBackground = true, Name = $"rnngpu-cpu-{member}" };
+            workers = _workers;
+            if (workers.Length >= members) return workers;
+            var grown = new Worker[members];
+            Array.Copy(workers, grown, workers.Length);
+            for (int m = Math.Max(1, workers.Length); m < members; m++) grown[m] = new Worker(m, Volatile.Read(ref _job));
+            Volatile.Write(ref _workers, grown);
+            return grown;
+        }
+    }
+
+    private sealed class Worker
+    {
+        private readonly SemaphoreSlim _wake = new(0);
+        private readonly int _member;
+        private int _sleeping;
+
+        /// <summary>When this worker started its share of the current job.</summary>
+        public long Started;
+
+        public Worker(int member, long job)
+        {
+            _member = member;
+            var thread = new Thread(() => Loop(job)) { IsBackground = true, Name = $"rnngpu-cpu-{member}" };
             thread.Start();
         }
-        return wake;
-    }
 
-    private static void Loop(int member)
-    {
-        long seen = 0;
-        while (true)
+        public void WakeIfSleeping()
         {
-            long spinStart = System.Diagnostics.Stopwatch.GetTimestamp();
-            while (Volatile.Read(ref _generation) == seen)
+            if (Interlocked.Exchange(ref _sleeping, 0) == 1) _wake.Release();
+        }
+
+        private void Loop(long seen)
+        {
+            while (true)
             {
-                if (System.Diagnostics.Stopwatch.GetTimestamp() - spinStart < SpinTicks)
+                long spinStart = Stopwatch.GetTimestamp();
+                while (Volatile.Read(ref _job) == seen)
                 {
-                    Thread.SpinWait(20);
-                    continue;
+                    if (Stopwatch.GetTimestamp() - spinStart < SpinTicks)
+                    {
+                        Thread.SpinWait(20);
+                        continue;
+                    }
+                    // Flag, then look again before blocking: a job posted in between either is seen here or sees the flag.
+                    Interlocked.Exchange(ref _sleeping, 1);
+                    if (Volatile.Read(ref _job) == seen) _wake.Wait();
+                    else if (Interlocked.Exchange(ref _sleeping, 0) == 0) _wake.Wait();   // the poster saw the flag: take its release
+                    spinStart = Stopwatch.GetTimestamp();
                 }
-                Interlocked.Increment(ref _sleepers);
-                // The generation may have moved between the last read and the increment: look again before blocking.
-                // A release meant for an earlier job may wake it early: the loop then looks and blocks again.
-                if (Volatile.Read(ref _generation) == seen) Wake[member].Wait();
-                Interlocked.Decrement(ref _sleepers);
+                seen = Volatile.Read(ref _job);
+                int members = (int)(seen & 0xFF);
+                if (_member >= members) continue;
+                Volatile.Write(ref Started, Stopwatch.GetTimestamp());
+                try { _work!.Run(_member, members); }
+                catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
+                finally { Interlocked.Decrement(ref _pending); }
             }
-            seen = Volatile.Read(ref _generation);
-            try { _work!.Run(member, Members); }
-            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-            finally { Interlocked.Decrement(ref _pending); }
         }
-    }
-}
-
-/// <summary>
-/// A spinning barrier for the members of one <see cref="CpuTeam"/> job (a persistent recurrence waits
-/// on it once per time step). Each phase bumps a generation counter, so the barrier carries no state a
-/// member must know to reuse it, step after step and job after job.
-/// </summary>
-internal sealed class TeamBarrier
-{
-    private int _arrived;
-    private long _generation;
-
-    /// <summary>Waits until all <paramref name="members"/> have called this for the current phase.</summary>
-    public void Wait(int members)
-    {
-        if (members == 1) return;
-        // Read before arriving: the phase cannot end until this member has arrived.
-        long generation = Volatile.Read(ref _generation);
-        if (Interlocked.Increment(ref _arrived) == members)
-        {
-            Volatile.Write(ref _arrived, 0);             // before the release, so no member re-enters early
-            Interlocked.Increment(ref _generation);
-            return;
-        }
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _generation) == generation) spin.SpinOnce(-1);
     }
 }

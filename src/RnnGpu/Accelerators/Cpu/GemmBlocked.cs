@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
@@ -22,7 +23,7 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
     private int _units;
 
     /// <summary>C = alpha op(A) op(B) + beta C for one product; <paramref name="packB"/> false needs B stored [K, N].</summary>
-    public static void Run(in GemmSpec s, float* a, float* b, float* c, bool packB)
+    public static void Run(in GemmSpec s, float* a, float* b, float* c, bool packB, int threads)
     {
         var job = _reused ??= new GemmBlocked<TKernel>();
         int rowUnits = (s.M + TKernel.Mr - 1) / TKernel.Mr, colUnits = (s.N + TKernel.Nr - 1) / TKernel.Nr;
@@ -33,7 +34,7 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
         job._packB = packB;
         job._byRows = s.M > s.N ? rowUnits > 1 : colUnits == 1;
         job._units = job._byRows ? rowUnits : colUnits;
-        GemmThreading.Run(job, 2L * s.M * s.N * s.K);
+        GemmThreading.Run(job, 2L * s.M * s.N * s.K, threads);
     }
 
     public void Run(int member, int members)
@@ -45,6 +46,7 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
     }
 
     /// <summary>C[r0..r1, c0..c1] of the product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Compute(int r0, int r1, int c0, int c1)
     {
         int mr = TKernel.Mr, nr = TKernel.Nr;
@@ -84,6 +86,7 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
     }
 
     /// <summary>The part of a padded tile inside C, stored with the kernels' rounding: alpha t + (beta C).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MergeEdge(float* tile, int nr, float* c, int rows, int cols, float beta)
     {
         for (int r = 0; r < rows; r++, tile += nr, c += _s.Ldc)

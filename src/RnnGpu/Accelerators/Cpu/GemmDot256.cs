@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace RnnGpu.Accelerators.Cpu;
@@ -10,6 +11,7 @@ namespace RnnGpu.Accelerators.Cpu;
 internal static unsafe class GemmDot256
 {
     /// <summary>C[.., j0..j1] of the product; j0 is a multiple of 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute(in GemmSpec s, float* a, float* b, float* c, int j0, int j1)
     {
         int i = 0;
@@ -28,6 +30,7 @@ internal static unsafe class GemmDot256
             One(s, a, b, c, i, j);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block2x4(in GemmSpec s, float* a, float* b, float* c, int i, int j)
     {
         float* x0 = a + (long)i * s.Lda, x1 = x0 + s.Lda;
@@ -59,6 +62,7 @@ internal static unsafe class GemmDot256
         CpuGemmDot.Store(s, c, i + 1, j + 3, CpuGemmDot.Dot(x1, y3, p, s.K, r13));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void One(in GemmSpec s, float* a, float* b, float* c, int i, int j)
     {
         float* x = a + (long)i * s.Lda, y = b + (long)j * s.Ldb;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -12,6 +13,7 @@ namespace RnnGpu.Accelerators.Cpu;
 internal static unsafe class GemmDot512
 {
     /// <summary>C[.., j0..j1] of the product; j0 is a multiple of 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute(in GemmSpec s, float* a, float* b, float* c, int j0, int j1)
     {
         int i = 0;
@@ -32,6 +34,7 @@ internal static unsafe class GemmDot512
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block4x4(in GemmSpec s, float* a, float* b, float* c, int i, int j)
     {
         float* x0 = a + (long)i * s.Lda, x1 = x0 + s.Lda, x2 = x1 + s.Lda, x3 = x2 + s.Lda;
@@ -71,12 +74,14 @@ internal static unsafe class GemmDot512
     }
 
     /// <summary>C[i, j..j+3] from the lane sums of row x against B rows y0.. (Ldb apart), adding the tails from p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Finish4(in GemmSpec s, float* c, int i, int j, float* x, float* y0, int p, float* sums, int slot0)
     {
         for (int q = 0; q < 4; q++)
             CpuGemmDot.Store(s, c, i, j + q, CpuGemmDot.Dot(x, y0 + q * (long)s.Ldb, p, s.K, sums[GemmLaneSums.Lane(slot0 + q)]));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x8(in GemmSpec s, float* a, float* b, float* c, int i, int j)
     {
         float* x = a + (long)i * s.Lda;
@@ -110,6 +115,7 @@ internal static unsafe class GemmDot512
     /// stored at once, which saves the per-output epilogue that dominates a matrix-vector product
     /// (batch-1 streaming). Same lanes, same sum tree and same store rounding as <see cref="Block1x8"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block1x16(in GemmSpec s, float* a, float* b, float* c, int i, int j)
     {
         float* x = a + (long)i * s.Lda;
@@ -147,6 +153,7 @@ internal static unsafe class GemmDot512
         Vector512.FusedMultiplyAdd(Vector512.Create(s.Alpha), sums, prior).Store(out16);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void One(in GemmSpec s, float* a, float* b, float* c, int i, int j)
     {
         float* x = a + (long)i * s.Lda, y = b + (long)j * s.Ldb;

@@ -12,6 +12,7 @@ internal readonly unsafe struct GemmKernel256 : IGemmKernel
     public static int Mr => 6;
     public static int Nr => 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;

@@ -12,6 +12,7 @@ internal readonly unsafe struct GemmKernel512 : IGemmKernel
     public static int Mr => 8;
     public static int Nr => 32;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>4 x 4 tile in scalar code, for CPUs without SIMD acceleration; same store rounding as the vector kernels.</summary>
@@ -7,6 +8,7 @@ internal readonly unsafe struct GemmKernelScalar : IGemmKernel
     public static int Mr => M;
     public static int Nr => N;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta)
     {
         float* acc = stackalloc float[M * N];

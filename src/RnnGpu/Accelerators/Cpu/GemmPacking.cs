@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
@@ -9,6 +10,7 @@ namespace RnnGpu.Accelerators.Cpu;
 internal static unsafe class GemmPacking
 {
     /// <summary>ap[p, r] = op(A)[i0 + r, p0 + p] for p &lt; kc, r &lt; rows; zero for rows &lt;= r &lt; mr.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(in GemmSpec s, float* a, int i0, int rows, int p0, int kc, int mr, float* ap)
     {
         if (rows < mr)
@@ -33,6 +35,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>Panels of nr columns: bp[q][p, j] = op(B)[p0 + p, j0 + q nr + j] for j0 + q nr + j &lt; j0 + cols, zero past it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in GemmSpec s, float* b, int p0, int kc, int j0, int cols, int nr, float* bp)
     {
         for (int q = 0; q * nr < cols; q++, bp += (long)kc * nr)

@@ -12,7 +12,7 @@ internal static class GemmThreading
 
     [ThreadStatic] private static int _simulatedMembers;
 
-    public static void Run(ITeamWork job, long flops)
+    public static void Run(ITeamWork job, long flops, int threads)
     {
         if (_simulatedMembers > 0)
         {
@@ -20,7 +20,7 @@ internal static class GemmThreading
             return;
         }
         if (flops < ParallelFlops) job.Run(0, 1);
-        else CpuTeam.Run(job);
+        else CpuTeam.Run(job, threads);
     }
 
     /// <summary>For tests: on this thread, run every job as <paramref name="members"/> shares in turn; 0 restores the team.</summary>

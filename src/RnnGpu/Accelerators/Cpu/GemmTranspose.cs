@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -12,6 +13,7 @@ internal static unsafe class GemmTranspose
     public static bool IsSupported => Avx.IsSupported;
 
     /// <summary>dst[q * ldd + r] = src[r * lds + q] for r, q &lt; 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Block8x8(float* src, long lds, float* dst, long ldd)
     {
         var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + lds);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace RnnGpu.Accelerators.Cpu;
@@ -5,8 +6,12 @@ namespace RnnGpu.Accelerators.Cpu;
 /// <summary>What a recurrence micro-kernel does with its accumulators before it stores them.</summary>
 internal enum RecurrenceEpilogue
 {
-    /// <summary>c = acc (the forward step's activation follows per row).</summary>
+    /// <summary>c = acc: the gradient into the initial state.</summary>
     Store,
+    /// <summary>c = tanh(acc): the forward step.</summary>
+    Tanh,
+    /// <summary>c = max(acc, 0): the forward step.</summary>
+    Relu,
     /// <summary>c = acc * (1 - h²): the gradient through tanh, taken from the layer's output h.</summary>
     TanhGradient,
     /// <summary>c = acc where h &gt; 0, else 0: the gradient through ReLU.</summary>
@@ -23,6 +28,7 @@ internal static unsafe class RecurrenceKernels
 {
     public const int Rows = 8, Columns = 32;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows8(float* a, int lda, float* panel, int k, float* c, int ldc, float* h, int ldh, RecurrenceEpilogue epilogue)
     {
         float* a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
@@ -55,6 +61,7 @@ internal static unsafe class RecurrenceKernels
         Finish(x70, x71, c7, h + 7 * ldh, epilogue);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row1(float* a, float* panel, int k, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         // Four accumulator pairs over interleaved k, so the FMA chain is not latency bound; summed at the end.
@@ -82,6 +89,7 @@ internal static unsafe class RecurrenceKernels
     }
 
     /// <summary>Four rows of <see cref="Rows8"/>, each with the same FMA chain, so a row's bits do not depend on its neighbours.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows4Ordered(float* a, int lda, float* panel, int k, float* c, int ldc, float* h, int ldh, RecurrenceEpilogue epilogue)
     {
         float* a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
@@ -108,6 +116,7 @@ internal static unsafe class RecurrenceKernels
     /// One row with the arithmetic of a row of <see cref="Rows8"/>: one accumulator pair from c, k in order. A
     /// latency-bound chain, slower than <see cref="Row1"/>, but bit-identical to the row computed in a group of 8.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row1Ordered(float* a, float* panel, int k, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16);
@@ -124,6 +133,7 @@ internal static unsafe class RecurrenceKernels
     /// <see cref="Rows4Ordered"/> over two panels side by side (<paramref name="panelStride"/> apart; c and h
     /// columns 32 apart): 16 accumulator chains instead of 8, so the FMAs are not latency bound, each chain as in <see cref="Rows8"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows4Ordered2(float* a, int lda, float* panel, long panelStride, int k, float* c, int ldc, float* h, int ldh,
         RecurrenceEpilogue epilogue)
     {
@@ -167,6 +177,7 @@ internal static unsafe class RecurrenceKernels
     /// Two rows of <see cref="Rows8"/> over four panels side by side (<paramref name="panelStride"/> apart; c and h
     /// columns 32 apart): 16 accumulator chains, each as in <see cref="Rows8"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows2Ordered4(float* a, int lda, float* panel, long panelStride, int k, float* c, int ldc, float* h, int ldh,
         RecurrenceEpilogue epilogue)
     {
@@ -211,6 +222,7 @@ internal static unsafe class RecurrenceKernels
     /// <see cref="Row1Ordered"/> over four panels side by side (<paramref name="panelStride"/> apart; c and h
     /// columns 32 apart): 8 accumulator chains instead of 2, each chain as in <see cref="Rows8"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row1Ordered4(float* a, float* panel, long panelStride, int k, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         Vector512<float> x0 = Vector512.Load(c), x1 = Vector512.Load(c + 16), y0 = Vector512.Load(c + 32), y1 = Vector512.Load(c + 48);
@@ -230,10 +242,19 @@ internal static unsafe class RecurrenceKernels
         Finish(w0, w1, c + 96, h + 96, epilogue);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Finish(Vector512<float> lo, Vector512<float> hi, float* c, float* h, RecurrenceEpilogue epilogue)
     {
         switch (epilogue)
         {
+            case RecurrenceEpilogue.Tanh:
+                lo = CpuTanh.Of(lo);
+                hi = CpuTanh.Of(hi);
+                break;
+            case RecurrenceEpilogue.Relu:
+                lo = Vector512.Max(lo, Vector512<float>.Zero);
+                hi = Vector512.Max(hi, Vector512<float>.Zero);
+                break;
             case RecurrenceEpilogue.TanhGradient:
             {
                 var one = Vector512<float>.One;
