@@ -29,8 +29,9 @@ public sealed class CliContext
     /// <summary>Spectre console over <see cref="Out"/> for tables and progress bars.</summary>
     public IAnsiConsole Console { get; }
 
-    /// <summary>Opens a back end by name (and device index), printing auto's fallback notice to stderr.</summary>
-    public Accelerator OpenBackend(string name, int? device) => Backends.Open(name, notice => Err.WriteLine($"note: {notice}"), device);
+    /// <summary>Opens the chosen back end (device, CPU threads), printing auto's fallback notice to stderr.</summary>
+    public Accelerator OpenBackend(BackendChoice choice) =>
+        Backends.Open(choice.Name, notice => Err.WriteLine($"note: {notice}"), choice.Device, choice.Threads);
 }
 
 /// <summary>Options that contradict each other or the files they name; exits with the usage code 2.</summary>

@@ -54,6 +54,9 @@ internal static class CommonOptions
 
     public static Option<int> AtLeast(this Option<int> option, int min) => Check(option, v => v >= min, $"at least {min}");
 
+    /// <summary>An integer option that must lie in [min, max] when given.</summary>
+    public static Option<int?> Between(this Option<int?> option, int min, int max) => Check(option, v => v >= min && v <= max, $"{min} to {max}");
+
     /// <summary>A number option that must be a finite number above zero when given.</summary>
     public static Option<float?> Positive(this Option<float?> option) =>
         Check(option, v => v > 0 && float.IsFinite(v), "a positive number");

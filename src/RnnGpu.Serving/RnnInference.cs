@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RnnGpu.Accelerators;
+using RnnGpu.Accelerators.Cpu;
 
 namespace RnnGpu.Serving;
 
@@ -26,11 +27,11 @@ public sealed partial class RnnInference : IDisposable
         options.Validate();
         Options = options;
         _log = (loggers ?? NullLoggerFactory.Instance).CreateLogger<RnnInference>();
-        _accelerator = Backends.Open(options.Backend);
+        _accelerator = Backends.Open(options.Backend, threads: options.Threads > 0 ? options.Threads : null);
         try
         {
             _accelerator.BatchInvariant = true;
-            int executors = _accelerator.Kind != BackendKind.Cpu ? 1 : options.Executors > 0 ? options.Executors : Environment.ProcessorCount;
+            int executors = _accelerator is not CpuAccelerator cpu ? 1 : options.Executors > 0 ? options.Executors : cpu.Threads;
             _host = new ModelHost(_accelerator, options.CheckpointPath, executors, _log);
             _queue = new RequestQueue(options.MaxQueuedRequests);
             Metrics = new ServingMetrics(meters, () => _queue.Count);

@@ -24,7 +24,14 @@ public sealed class RnnServingOptions
     /// <summary>Most live streams (<see cref="RnnStreams"/>).</summary>
     public int MaxStreams { get; set; } = 10_000;
 
-    /// <summary>Threads that run batches: 0 means one per core on the CPU. A GPU back end always has one, since one device queue serves it.</summary>
+    /// <summary>
+    /// CPU threads the service computes on: 0 means the cores this process may use (its affinity mask and CPU quota
+    /// included). Executors default to one per thread, each running its batches alone; a single executor runs each
+    /// batch on all of them.
+    /// </summary>
+    public int Threads { get; set; }
+
+    /// <summary>Threads that run batches: 0 means one per CPU thread (<see cref="Threads"/>). A GPU back end always has one, since one device queue serves it.</summary>
     public int Executors { get; set; }
 
     internal void Validate()
@@ -35,6 +42,8 @@ public sealed class RnnServingOptions
         if (MaxSequenceLength < 1) throw new ShapeException($"RnnServing:MaxSequenceLength {MaxSequenceLength} must be at least 1");
         if (MaxQueuedRequests < 1) throw new ShapeException($"RnnServing:MaxQueuedRequests {MaxQueuedRequests} must be at least 1");
         if (MaxStreams < 0) throw new ShapeException($"RnnServing:MaxStreams {MaxStreams} must not be negative");
+        if (Threads is < 0 or > Accelerators.Cpu.CpuAccelerator.MaxThreads)
+            throw new ShapeException($"RnnServing:Threads {Threads} must be 0 (the cores this process may use) or 1 to {Accelerators.Cpu.CpuAccelerator.MaxThreads}");
         if (Executors < 0) throw new ShapeException($"RnnServing:Executors {Executors} must not be negative");
     }
 }

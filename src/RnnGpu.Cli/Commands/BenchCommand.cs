@@ -14,12 +14,12 @@ internal static class BenchCommand
     /// <summary>Per op: (warmup, timed iterations) when not given. Steps take microseconds, so they get many more.</summary>
     private static readonly Dictionary<string, (int Warmup, int Iters)> Defaults = new()
     {
-        ["rnn"] = (3, 10), ["gemm"] = (3, 10), ["step"] = (200, 2000), ["stream"] = (1000, 20000),
+        ["rnn"] = (3, 10), ["gemm"] = (3, 10), ["recurrence"] = (3, 20), ["step"] = (200, 2000), ["stream"] = (1000, 20000),
     };
 
     public static Command Create(CliContext context)
     {
-        var op = new Option<string>("--op") { Description = "rnn (forward pass / training step, see --mode), gemm (C[M,N] = A[M,K] B[K,N]), step (one fused recurrent step, batch x hidden) or stream (one streaming step: µs and bytes allocated per step)", DefaultValueFactory = _ => "rnn", HelpName = "rnn|gemm|step|stream" };
+        var op = new Option<string>("--op") { Description = "rnn (forward pass / training step, see --mode), gemm (C[M,N] = A[M,K] B[K,N]), recurrence (one layer's recurrence over --seq steps, batch x hidden: the part of the forward pass after the input projection), step (one fused recurrent step, batch x hidden) or stream (one streaming step: µs and bytes allocated per step)", DefaultValueFactory = _ => "rnn", HelpName = "rnn|gemm|recurrence|step|stream" };
         op.OneOf([.. Defaults.Keys]);
         var batch = new Option<int>("--batch") { Description = "Sequences per batch", DefaultValueFactory = _ => 32, HelpName = "B" }.AtLeast(1);
         var seq = new Option<int>("--seq") { Description = "Time steps per sequence", DefaultValueFactory = _ => 64, HelpName = "T" }.AtLeast(1);
@@ -43,12 +43,12 @@ internal static class BenchCommand
         var iters = new Option<int?>("--iters") { Description = "Timed iterations (default 10; step 2000, stream 20000)", HelpName = "N" }.AtLeast(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the random model and batch", DefaultValueFactory = _ => 0 };
         var invariant = new Option<bool>("--batch-invariant") { Description = "Run in the back end's batch-invariant mode (Accelerator.BatchInvariant), to measure what it costs" };
-        var backend = CommonOptions.Backend();
-        var device = CommonOptions.Device();
-        var command = new Command("bench", "Time an op (rnn: the forward pass and the training step; gemm; step; stream) on random data; one JSON line per result")
+        var backend = new BackendOptions();
+        var command = new Command("bench", "Time an op (rnn: the forward pass and the training step; gemm; recurrence; step; stream) on random data; one JSON line per result")
         {
-            op, batch, seq, input, hidden, layers, output, nonlinearity, mode, m, n, k, warmup, iters, seed, invariant, backend, device,
+            op, batch, seq, input, hidden, layers, output, nonlinearity, mode, m, n, k, warmup, iters, seed, invariant,
         };
+        backend.AddTo(command);
         command.SetAction(parseResult =>
         {
             string o = parseResult.GetValue(op) ?? "rnn";
@@ -57,12 +57,13 @@ internal static class BenchCommand
             var shape = new BenchShape(config, parseResult.GetValue(batch), parseResult.GetValue(seq), parseResult.GetValue(seed));
             int w = parseResult.GetValue(warmup) ?? Defaults[o].Warmup, its = parseResult.GetValue(iters) ?? Defaults[o].Iters;
 
-            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto", parseResult.GetValue(device));
+            using var accelerator = context.OpenBackend(backend.Read(parseResult));
             accelerator.BatchInvariant = parseResult.GetValue(invariant);
             var results = o switch
             {
                 "gemm" => [BenchOps.Gemm(accelerator, parseResult.GetValue(m) ?? shape.Batch * shape.Seq, parseResult.GetValue(n) ?? config.HiddenSize,
                     parseResult.GetValue(k) ?? config.InputSize, shape.Seed, w, its)],
+                "recurrence" => [BenchOps.Recurrence(accelerator, shape, w, its)],
                 "step" => [BenchOps.Step(accelerator, shape, w, its)],
                 "stream" => [BenchOps.Stream(accelerator, shape, w, its)],
                 _ => BenchOps.Rnn(accelerator, shape, parseResult.GetValue(mode) ?? "both", w, its),

@@ -52,6 +52,28 @@ internal static class BenchOps
         return Line(acc, "gemm", timing, 2.0 * m * n * k) with { M = m, N = n, K = k };
     }
 
+    /// <summary>
+    /// op recurrence: one layer's whole recurrence, h_t = act(pre_t + h_{t-1} W_hhᵀ) for t = 1..Seq, in place over
+    /// resident states [Seq, B, H] (each run starts from the last one's states: the work is the same), W_hh [H, H].
+    /// </summary>
+    public static BenchResult Recurrence(Accelerator acc, BenchShape s, int warmup, int iters)
+    {
+        var (act, b, h, t) = (s.Config.Nonlinearity, s.Batch, s.Config.HiddenSize, s.Seq);
+        var random = new Random(s.Seed);
+        using var h0 = acc.Allocate((long)b * h);
+        using var states = acc.Allocate((long)t * b * h);
+        using var wHh = acc.Allocate((long)h * h);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)b * h), h0);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)t * b * h), states);
+        acc.CopyIn(BenchShape.RandomValues(random, (long)h * h, 1f / MathF.Sqrt(h)), wHh);
+        var timing = BenchTiming.Run(warmup, iters, () =>
+        {
+            acc.RnnSequenceForward(act, b, h, t, h0, wHh, states);
+            acc.Synchronize();
+        });
+        return Line(acc, "recurrence", timing, 2.0 * t * b * h * h) with { Batch = b, Seq = t, Hidden = h, Nonlinearity = act.ToName() };
+    }
+
     /// <summary>op step: one fused recurrent step h = act(pre + hPrev · W_hhᵀ), pre/hPrev/h [B, H], W_hh [H, H].</summary>
     public static BenchResult Step(Accelerator acc, BenchShape s, int warmup, int iters)
     {

@@ -25,12 +25,12 @@ internal static class RunCommand
         var feedback = new Option<string?>("--feedback") { Description = "How --generate feeds an output back: identity (the output itself), argmax (one-hot of the largest; classes) or sigmoid (default: identity; an encoder-decoder's is saved with it)", HelpName = "identity|argmax|sigmoid" };
         feedback.OneOf("identity", "argmax", "sigmoid");
         var decoderInputs = new Option<string?>("--decoder-inputs") { Description = "Encoder-decoder: run the decoder teacher-forced over these inputs [batch, time', features] instead of generating", HelpName = "D.npy" };
-        var backend = CommonOptions.Backend();
-        var device = CommonOptions.Device();
+        var backend = new BackendOptions();
         var command = new Command("run", "Run a trained model over input sequences: forward, generating (--generate), or encoding and decoding (encoder-decoder checkpoints)")
         {
-            model, inputs, output, stateOutput, initialState, lengths, generate, feedback, decoderInputs, backend, device,
+            model, inputs, output, stateOutput, initialState, lengths, generate, feedback, decoderInputs,
         };
+        backend.AddTo(command);
         command.Validators.Add(result =>
         {
             if (result.IsGiven(generate) && result.IsGiven(decoderInputs))
@@ -45,7 +45,7 @@ internal static class RunCommand
                 parseResult.GetValue(stateOutput), parseResult.GetValue(initialState), parseResult.GetValue(lengths),
                 parseResult.GetValue(generate), parseResult.GetValue(feedback), parseResult.GetValue(decoderInputs));
             var file = SafetensorsFile.Read(args.ModelPath);
-            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto", parseResult.GetValue(device));
+            using var accelerator = context.OpenBackend(backend.Read(parseResult));
             var (y, h) = Seq2SeqCheckpoint.IsSeq2Seq(file) ? RunEncoderDecoder(accelerator, file, args) : RunSingle(accelerator, file, args);
             NpyArray.FromTensor(y).Write(args.OutputPath);
             context.Out.WriteLine($"wrote {args.OutputPath} {y.ShapeText}");

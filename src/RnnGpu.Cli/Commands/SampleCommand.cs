@@ -14,17 +14,17 @@ internal static class SampleCommand
         var length = new Option<int>("--length") { Description = "Characters to generate", DefaultValueFactory = _ => 200, HelpName = "N" }.AtLeast(0);
         var temperature = new Option<float>("--temperature") { Description = "Softmax temperature: lower is more conservative, higher more varied", DefaultValueFactory = _ => 0.8f, HelpName = "T" }.Positive();
         var seed = new Option<int?>("--seed") { Description = "Seed for reproducible samples (default: random)", HelpName = "S" };
-        var backend = CommonOptions.Backend();
-        var device = CommonOptions.Device();
+        var backend = new BackendOptions();
         var command = new Command("sample", "Generate text from a character model")
         {
-            model, prompt, length, temperature, seed, backend, device,
+            model, prompt, length, temperature, seed,
         };
+        backend.AddTo(command);
         command.SetAction(parseResult =>
         {
             string modelPath = parseResult.GetRequiredValue(model);
             string text = parseResult.GetValue(prompt) ?? "";
-            using var accelerator = context.OpenBackend(parseResult.GetValue(backend) ?? "auto", parseResult.GetValue(device));
+            using var accelerator = context.OpenBackend(backend.Read(parseResult));
             using var rnn = Checkpoint.Load(modelPath, accelerator);
             if (rnn.Vocabulary is null)
                 throw new ShapeException($"{modelPath} has no vocabulary: it is not a character model (train one with `rnngpu train` or `rnngpu train --text FILE`)");

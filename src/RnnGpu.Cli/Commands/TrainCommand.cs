@@ -49,14 +49,14 @@ internal static class TrainCommand
         var seqLength = new Option<int?>("--seq-length") { Description = "Text training: characters per training window (default 64)", HelpName = "T" }.AtLeast(1);
         var sampleLength = new Option<int?>("--sample-length") { Description = "Text training: characters in the samples printed before and after training (default 200; 0 for none)", HelpName = "N" }.AtLeast(0);
         var temperature = new Option<float?>("--temperature") { Description = "Text training: sampling temperature of those samples (default 0.8)", HelpName = "T" }.Positive();
-        var backend = CommonOptions.Backend();
-        var device = CommonOptions.Device();
+        var backend = new BackendOptions();
 
         var command = new Command("train", "Train a model: a character language model on the built-in corpus (no arguments) or --text FILE, or a sequence model on --inputs X.npy --targets Y.npy (--task many-to-many, many-to-one, one-to-many or encoder-decoder)")
         {
             text, inputs, targets, task, lengths, targetLengths, decoderInputs, loss, hidden, bidirectional, dropout, layers, nonlinearity, optimizer, lr, momentum, weightDecay,
-            batchSize, bptt, clip, seed, init, save, epochs, steps, seqLength, sampleLength, temperature, backend, device,
+            batchSize, bptt, clip, seed, init, save, epochs, steps, seqLength, sampleLength, temperature,
         };
+        backend.AddTo(command);
 
         Option[] textOnly = [steps, seqLength, sampleLength, temperature];
         Option[] numericOnly = [loss, epochs, task, lengths, targetLengths, decoderInputs, bidirectional];
@@ -120,8 +120,7 @@ internal static class TrainCommand
                 SequenceLength = parseResult.GetValue(seqLength),
                 SampleLength = parseResult.GetValue(sampleLength),
                 Temperature = parseResult.GetValue(temperature),
-                Backend = parseResult.GetValue(backend) ?? "auto",
-                Device = parseResult.GetValue(device),
+                Backend = backend.Read(parseResult),
             };
             return settings.InputsPath is null
                 ? TextTrainingJob.Run(context, settings)

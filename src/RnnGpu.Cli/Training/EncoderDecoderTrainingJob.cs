@@ -22,7 +22,7 @@ internal static class EncoderDecoderTrainingJob
         var data = NumericData.Load(s, loss);
         bool ce = loss == LossKind.CrossEntropy;
 
-        using var accelerator = ctx.OpenBackend(s.Backend, s.Device);
+        using var accelerator = ctx.OpenBackend(s.Backend);
         using var model = CreateOrLoad(s, accelerator, data, FeedbackFor(loss));
         var (encoder, decoder) = (model.Encoder.Config, model.Decoder.Config);
         if (encoder.InputSize != data.InputSize)

@@ -24,7 +24,7 @@ internal static class SequenceTrainingJob
         var loss = LossNames.Parse(s.Loss ?? "mse");
         var data = NumericData.Load(s, loss);
 
-        using var accelerator = ctx.OpenBackend(s.Backend, s.Device);
+        using var accelerator = ctx.OpenBackend(s.Backend);
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
             new RnnConfig(data.InputSize, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), data.OutputSize,
                 s.Bidirectional, s.Dropout ?? 0f, s.Task == SequenceTask.ManyToOne ? HeadInput.FinalState : HeadInput.EveryStep));

@@ -30,7 +30,7 @@ internal static class TextTrainingJob
             throw new ShapeException(
                 $"{source} has {text.Length} characters, fewer than one training window of {seq + 1} (--seq-length {seq} + 1); use a longer text or a smaller --seq-length");
 
-        using var accelerator = ctx.OpenBackend(s.Backend, s.Device);
+        using var accelerator = ctx.OpenBackend(s.Backend);
         var vocabulary = s.InitPath is null ? CharVocabulary.FromText(text) : null;
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
             new RnnConfig(vocabulary!.Size, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), vocabulary.Size, Dropout: s.Dropout ?? 0f));

@@ -36,6 +36,5 @@ internal sealed class TrainSettings
     public int? SequenceLength { get; init; }
     public int? SampleLength { get; init; }
     public float? Temperature { get; init; }
-    public string Backend { get; init; } = "auto";
-    public int? Device { get; init; }
+    public BackendChoice Backend { get; init; } = new("auto");
 }

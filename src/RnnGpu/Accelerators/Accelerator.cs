@@ -38,6 +38,22 @@ public abstract partial class Accelerator : IDisposable
         CopyOutCore(source, destination);
     }
 
+    /// <summary>
+    /// The slice's memory, when the host reads and writes it in place (the CPU back end): data can then be packed
+    /// straight into it and read straight out of it rather than through a staging array. False on a device.
+    /// </summary>
+    public bool TryGetHostSpan(Slice slice, out Span<float> span)
+    {
+        Check(slice, slice.Length, nameof(slice));
+        return TryGetHostSpanCore(slice, out span);
+    }
+
+    protected virtual bool TryGetHostSpanCore(Slice slice, out Span<float> span)
+    {
+        span = default;
+        return false;
+    }
+
     public float[] ToArray(Slice source)
     {
         var result = new float[source.Length];
@@ -69,6 +85,32 @@ public abstract partial class Accelerator : IDisposable
         Check(c, spec.ExtentC, "C");
         if (spec.M == 0 || spec.N == 0) return;
         GemmCore(spec, a, b, c);
+    }
+
+    /// <summary>
+    /// C = alpha op(A) op(B) + beta C + bias, bias [N] added to every row of C, for one product (BatchCount 1): a
+    /// layer's input projection and its biases in one pass over C.
+    /// </summary>
+    public void Gemm(in GemmSpec spec, Slice a, Slice b, Slice c, Slice bias)
+    {
+        spec.Validate();
+        if (spec.BatchCount != 1) throw new ShapeException($"a GEMM with a bias is one product, not a batch of {spec.BatchCount}");
+        Check(a, spec.ExtentA, "A");
+        Check(b, spec.ExtentB, "B");
+        Check(c, spec.ExtentC, "C");
+        Check(bias, spec.N, nameof(bias));
+        CheckDisjoint(c, "C", (bias, nameof(bias)));
+        if (spec.M == 0 || spec.N == 0) return;
+        GemmBiasCore(spec, a, b, c, bias);
+    }
+
+    /// <summary>The product, then the bias over each row; a back end that adds it in the product's epilogue overrides this.</summary>
+    protected virtual void GemmBiasCore(in GemmSpec spec, Slice a, Slice b, Slice c, Slice bias)
+    {
+        GemmCore(spec, a, b, c);
+        if (spec.Ldc == spec.N) AddBiasCore(spec.M, spec.N, bias, c);
+        else
+            for (int i = 0; i < spec.M; i++) AddBiasCore(1, spec.N, bias, c.Sub((long)i * spec.Ldc, spec.N));
     }
 
     /// <summary>y[r, c] += bias[c]. y: [rows, cols], bias: [cols].</summary>

@@ -20,22 +20,23 @@ public static class Backends
     /// <paramref name="device"/> is the index of a device of that back end as <see cref="ListDevices"/>
     /// numbers them (`--device N`); without one, CUDA takes device 0 and OpenCL the first GPU, else the
     /// first device. With auto, a device index means that CUDA device when CUDA is present, else that
-    /// OpenCL device.
+    /// OpenCL device. <paramref name="threads"/> is the CPU back end's <see cref="CpuAccelerator.Threads"/> (default: the
+    /// cores this process may use); it applies when the CPU back end is opened, by name or as auto's last resort.
     /// </summary>
-    public static Accelerator Open(string name, Action<string>? notice = null, int? device = null)
+    public static Accelerator Open(string name, Action<string>? notice = null, int? device = null, int? threads = null)
     {
         switch (name.ToLowerInvariant())
         {
             case "cpu":
                 if (device is not null and not 0)
                     throw new BackendUnavailableException($"the cpu back end has one device, 0; device {device} does not exist");
-                return new CpuAccelerator();
+                return new CpuAccelerator(threads);
             case "opencl":
                 return OpenCLAccelerator.Open(device);
             case "cuda":
                 return CudaAccelerator.Open(device);
             case "auto":
-                return OpenAuto(notice, device);
+                return OpenAuto(notice, device, threads);
             default:
                 throw new BackendUnavailableException($"unknown backend '{name}': expected one of {string.Join(", ", Names)}");
         }
@@ -66,7 +67,7 @@ public static class Backends
         return devices;
     }
 
-    private static Accelerator OpenAuto(Action<string>? notice, int? device)
+    private static Accelerator OpenAuto(Action<string>? notice, int? device, int? threads)
     {
         string cuda;
         try
@@ -96,7 +97,7 @@ public static class Backends
             why = e.Message;
         }
         notice?.Invoke($"auto: {Reason(cuda)} and {why}; using the CPU");
-        return new CpuAccelerator();
+        return new CpuAccelerator(threads);
     }
 
     private static bool HasCudaDevices()

@@ -23,11 +23,10 @@ public sealed partial class RnnModel
             for (int d = 0; d < Config.Directions; d++)
             {
                 Slice pre = ws.Outputs(l, d);   // [Rows, H], becomes h in place
-                ProjectInputs(ws, l, d, pre, dropoutMasks is not null);
                 var bias = ws.BiasSum(l, d);
                 acc.Copy(Parameter(ParameterLayout.BiasIh(l, d)), bias);
                 acc.AddBias(1, hidden, Parameter(ParameterLayout.BiasHh(l, d)), bias);
-                acc.AddBias(rows, hidden, bias, pre);
+                ProjectInputs(ws, l, d, pre, bias, dropoutMasks is not null);
                 if (d == 0) RecurForward(ws, l);
                 else RecurReverse(ws, l);
             }
@@ -54,16 +53,20 @@ public sealed partial class RnnModel
         return (masked ? ws.Dropped(layer - 1, part).Slice(0, (long)ws.Layout.Rows * h) : ws.Outputs(layer - 1, part), h, part * h);
     }
 
-    /// <summary>pre = Σ_parts x_part W_ih[:, part]^T: [Rows, in_part] x [H, in]^T restricted to the part's columns.</summary>
-    private void ProjectInputs(RnnWorkspace ws, int layer, int direction, Slice pre, bool dropped)
+    /// <summary>
+    /// pre = Σ_parts x_part W_ih[:, part]^T + bias: [Rows, in_part] x [H, in]^T restricted to the part's columns, the
+    /// bias (b_ih + b_hh, [H]) added by the last part's product.
+    /// </summary>
+    private void ProjectInputs(RnnWorkspace ws, int layer, int direction, Slice pre, Slice bias, bool dropped)
     {
-        int hidden = Config.HiddenSize, inSize = Config.LayerInputSize(layer), rows = ws.Layout.Rows;
+        int hidden = Config.HiddenSize, inSize = Config.LayerInputSize(layer), rows = ws.Layout.Rows, parts = LayerInputParts(layer);
         var w = Parameter(ParameterLayout.WeightIh(layer, direction));
-        for (int part = 0; part < LayerInputParts(layer); part++)
+        for (int part = 0; part < parts; part++)
         {
             var (x, width, column) = LayerInput(ws, layer, part, dropped);
             var spec = new GemmSpec(false, true, rows, hidden, width, 1f, part == 0 ? 0f : 1f, width, inSize, hidden);
-            Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre);
+            if (part == parts - 1) Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre, bias);
+            else Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre);
         }
     }
 
@@ -180,8 +183,10 @@ public sealed partial class RnnModel
         {
             Slice h = Config.ManyToOne ? ws.Final[top, d].All : ws.Outputs(top, d);
             var spec = new GemmSpec(false, true, rows, o, hidden, 1f, d == 0 ? 0f : 1f, hidden, Config.LayerOutputSize, o);
-            Accelerator.Gemm(spec, h, w.Sub(d * hidden, w.Length - d * hidden), output);
+            var wd = w.Sub(d * hidden, w.Length - d * hidden);
+            // The bias comes with the last direction's product.
+            if (d == Config.Directions - 1) Accelerator.Gemm(spec, h, wd, output, Parameter(ParameterLayout.HeadBias));
+            else Accelerator.Gemm(spec, h, wd, output);
         }
-        Accelerator.AddBias(rows, o, Parameter(ParameterLayout.HeadBias), output);
     }
 }

@@ -1,3 +1,5 @@
+using RnnGpu.Accelerators;
+
 namespace RnnGpu.Model;
 
 /// <summary>Moving a batch between the batch-first host tensors of the API and the packed device layout.</summary>
@@ -50,9 +52,15 @@ public sealed partial class RnnModel
     internal void UploadInput(RnnWorkspace ws, ReadOnlySpan<float> input)
     {
         int n = ws.Layout.Rows * Config.InputSize;
+        var device = ws.Input.Slice(0, n);
+        if (Accelerator.TryGetHostSpan(device, out var direct))
+        {
+            ws.Layout.PackInto(input, Config.InputSize, direct);
+            return;
+        }
         var staging = ws.Staging(n);
         ws.Layout.PackInto(input, Config.InputSize, staging);
-        Accelerator.CopyIn(staging.AsSpan(0, n), ws.Input.Slice(0, n));
+        Accelerator.CopyIn(staging.AsSpan(0, n), device);
     }
 
     internal (int Batch, int Time) CheckInput(Tensor input)
@@ -113,9 +121,16 @@ public sealed partial class RnnModel
             return;
         }
         int width = Config.OutputWidth, rows = layout.Rows;
+        // One layer of outputs [Rows, width] on the device: unpacked straight from it where the host can read it.
+        Slice? single = ws.HeadOutput is { } head ? head.Slice(0, (long)rows * width)
+            : Config.Directions == 1 ? ws.Outputs(Config.NumLayers - 1, 0) : (Slice?)null;
+        if (single is { } s && Accelerator.TryGetHostSpan(s, out var direct))
+        {
+            layout.UnpackInto(direct, width, output);
+            return;
+        }
         var packed = ws.Staging((long)rows * width).AsSpan(0, rows * width);
-        if (ws.HeadOutput is { } head) Accelerator.CopyOut(head.Slice(0, packed.Length), packed);
-        else if (Config.Directions == 1) Accelerator.CopyOut(ws.Outputs(Config.NumLayers - 1, 0), packed);
+        if (single is { } one) Accelerator.CopyOut(one, packed);
         else
         {
             // Without a head: the top layer's directions side by side, [Rows, D * H].

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RnnGpu.Model;
 
 /// <summary>
@@ -89,6 +91,7 @@ public sealed class StepLayout
     }
 
     /// <summary><see cref="Pack"/> into the first Rows * F elements of a caller's buffer (a reused staging array).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void PackInto(ReadOnlySpan<float> batchFirst, int features, Span<float> packed)
     {
         for (int t = 0; t < Time; t++)
@@ -105,6 +108,7 @@ public sealed class StepLayout
     }
 
     /// <summary><see cref="Unpack"/> into a caller's [B, T, F] buffer, padded steps set to zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void UnpackInto(ReadOnlySpan<float> packed, int features, Span<float> batchFirst)
     {
         if (!Uniform) batchFirst.Slice(0, Batch * Time * features).Clear();
@@ -122,6 +126,7 @@ public sealed class StepLayout
     }
 
     /// <summary><see cref="SortRows"/> into a caller's buffer of the same length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SortRowsInto(ReadOnlySpan<float> data, Span<float> result, int groups, int features, bool toSorted)
     {
         for (int g = 0; g < groups; g++)

@@ -20,15 +20,27 @@ internal static class Losses
     }
 
     /// <summary>
-    /// <see cref="PrepareTarget"/> into a reused array (a workspace's staging) without the checks, for the training
-    /// loop after <see cref="CheckTarget"/> passed on the whole batch: returns the packed part.
+    /// <see cref="PrepareTarget"/> into reused memory (a workspace's staging, or the device's target buffer where the
+    /// host can write it) without the checks, for the training loop after <see cref="CheckTarget"/> passed on the
+    /// whole batch: returns the packed part.
     /// </summary>
-    public static ReadOnlySpan<float> PackCheckedTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout, float[] staging)
+    public static ReadOnlySpan<float> PackCheckedTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout, Span<float> staging)
     {
         if (config.ManyToOne) return PrepareTarget(config, target, kind, layout);   // [B, O]: small
         int features = kind == LossKind.CrossEntropy ? 1 : config.OutputWidth;
         layout.PackInto(target.Data, features, staging);
-        return staging.AsSpan(0, layout.Rows * features);
+        return staging[..(layout.Rows * features)];
+    }
+
+    /// <summary>
+    /// Where <see cref="PackCheckedTarget"/> packs a target of the workspace's layout: the device's target buffer
+    /// where the host can write it, else the workspace's staging (many-to-one packs its small [B, *] itself).
+    /// </summary>
+    public static Span<float> TargetSpace(RnnModel model, RnnWorkspace ws)
+    {
+        if (model.Config.ManyToOne) return [];
+        long length = (long)ws.Layout.Rows * model.Config.OutputWidth;
+        return model.Accelerator.TryGetHostSpan(ws.Backward.Target.Slice(0, length), out var direct) ? direct : ws.TargetStaging(length);
     }
 
     /// <summary>The checks of <see cref="PrepareTarget"/>; returns the features per packed row (1 for class ids).</summary>
@@ -103,7 +115,8 @@ internal static class Losses
         else throw new ShapeException("a bidirectional model without a head cannot be trained on its raw states; give it a head");
 
         var target = bw.Target.Slice(0, packedTarget.Length);
-        acc.CopyIn(packedTarget, target);
+        // A target packed straight into host-visible device memory is there already.
+        if (!acc.TryGetHostSpan(target, out var inPlace) || !inPlace.Overlaps(packedTarget)) acc.CopyIn(packedTarget, target);
         int count;
         if (kind == LossKind.CrossEntropy)
         {
@@ -116,8 +129,12 @@ internal static class Losses
             if (kind == LossKind.Mse) acc.MseLoss(count, output, target, dOut, bw.LossValues, 1f / count);
             else acc.BceWithLogitsLoss(count, output, target, dOut, bw.LossValues, 1f / count);
         }
-        var values = ws.Staging(count).AsSpan(0, count);   // the input's staging: the input is on the device by now
-        acc.CopyOut(bw.LossValues.Slice(0, count), values);
+        var lossValues = bw.LossValues.Slice(0, count);
+        if (!acc.TryGetHostSpan(lossValues, out var values))
+        {
+            values = ws.Staging(count).AsSpan(0, count);   // the input's staging: the input is on the device by now
+            acc.CopyOut(lossValues, values);
+        }
         double mean = SumInDouble(values) / count;
         if (!double.IsFinite(mean))
             throw new NonFiniteException($"the {kind} loss is {mean}: the step was stopped and the weights are unchanged");
@@ -125,6 +142,7 @@ internal static class Losses
     }
 
     /// <summary>Σ values accumulated in double (a float sum of a million squared errors would lose digits), 8 lanes at a time.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static double SumInDouble(ReadOnlySpan<float> values)
     {
         var acc = System.Runtime.Intrinsics.Vector256<double>.Zero;

@@ -18,6 +18,9 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     /// </summary>
     public static int DefaultThreads => CpuTeam.DefaultThreads;
 
+    /// <summary>The most <see cref="Threads"/> can be.</summary>
+    public const int MaxThreads = CpuTeam.MaxThreads;
+
     /// <summary>
     /// How many threads one kernel may run on (1 to 64): the caller's and workers of one process-wide team.
     /// Fewer run while members keep stalling (descheduled by a busy neighbour or a CPU quota): a team whose
@@ -26,9 +29,9 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     public int Threads
     {
         get => _threads;
-        set => _threads = value is >= 1 and <= CpuTeam.MaxThreads
+        set => _threads = value is >= 1 and <= MaxThreads
             ? value
-            : throw new ShapeException($"threads is {value}: the CPU back end runs 1 to {CpuTeam.MaxThreads}");
+            : throw new ShapeException($"threads is {value}: the CPU back end runs 1 to {MaxThreads}");
     }
 
     public override BackendKind Kind => BackendKind.Cpu;
@@ -41,6 +44,12 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
 
     protected override DeviceBuffer AllocateCore(long length) => new CpuBuffer(this, length);
 
+    protected override bool TryGetHostSpanCore(Slice slice, out Span<float> span)
+    {
+        span = slice.Span();
+        return true;
+    }
+
     protected override void CopyInCore(ReadOnlySpan<float> source, Slice destination) => source.CopyTo(destination.Span());
 
     protected override void CopyOutCore(Slice source, Span<float> destination) => source.Span(destination.Length).CopyTo(destination);
@@ -51,6 +60,9 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
 
     protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) =>
         CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer(), Threads, BatchInvariant);
+
+    protected override void GemmBiasCore(in GemmSpec spec, Slice a, Slice b, Slice c, Slice bias) =>
+        CpuGemm.Run(spec, a.Pointer(), b.Pointer(), c.Pointer(), Threads, BatchInvariant, bias.Pointer());
 
     protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y) => CpuBias.Add(rows, cols, bias.Pointer(), y.Pointer(), Threads);
 

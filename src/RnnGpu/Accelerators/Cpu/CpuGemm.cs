@@ -16,32 +16,32 @@ internal static unsafe class CpuGemm
     /// <summary>Up to this many rows, B stored [K, N] is read in place rather than packed.</summary>
     private const int UnpackedBMaxRows = 32;
 
-    public static void Run(in GemmSpec s, float* a, float* b, float* c, int threads, bool batchInvariant = false)
+    /// <summary>C = alpha op(A) op(B) + beta C (+ bias [N] on every row when given: one product only).</summary>
+    public static void Run(in GemmSpec s, float* a, float* b, float* c, int threads, bool batchInvariant = false, float* bias = null)
     {
         var isa = GemmIsaChoice.Current;
         for (int batch = 0; batch < s.BatchCount; batch++)
-            RunOne(s, isa, a + batch * s.StrideA, b + batch * s.StrideB, c + batch * s.StrideC, threads, batchInvariant);
+            RunOne(s, isa, a + batch * s.StrideA, b + batch * s.StrideB, c + batch * s.StrideC, threads, batchInvariant, bias);
     }
 
-    private static void RunOne(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, int threads, bool batchInvariant)
+    private static void RunOne(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, int threads, bool batchInvariant, float* bias)
     {
         if (s.M == 0 || s.N == 0) return;
-        if (s.K == 0 || s.Alpha == 0f)
+        if (s.K == 0 || s.Alpha == 0f || (s.TransB && !s.TransA && s.M <= CpuGemmDot.MaxRows && !batchInvariant))
         {
-            ScaleC(s, c);
-            return;
-        }
-        if (s.TransB && !s.TransA && s.M <= CpuGemmDot.MaxRows && !batchInvariant)
-        {
-            CpuGemmDot.Run(s, isa, a, b, c, threads);
+            // Few rows: the bias after the product costs nothing worth fusing.
+            if (s.K == 0 || s.Alpha == 0f) ScaleC(s, c);
+            else CpuGemmDot.Run(s, isa, a, b, c, threads);
+            if (bias is not null)
+                for (int i = 0; i < s.M; i++) CpuVectors.Add(new Span<float>(c + (long)i * s.Ldc, s.N), new ReadOnlySpan<float>(bias, s.N), new Span<float>(c + (long)i * s.Ldc, s.N));
             return;
         }
         bool packB = s.TransB || s.M > UnpackedBMaxRows;
         switch (isa)
         {
-            case GemmIsa.Vector512: GemmBlocked<GemmKernel512>.Run(s, a, b, c, packB, threads); break;
-            case GemmIsa.Vector256: GemmBlocked<GemmKernel256>.Run(s, a, b, c, packB, threads); break;
-            default: GemmBlocked<GemmKernelScalar>.Run(s, a, b, c, packB, threads); break;
+            case GemmIsa.Vector512: GemmBlocked<GemmKernel512>.Run(s, a, b, c, packB, threads, bias); break;
+            case GemmIsa.Vector256: GemmBlocked<GemmKernel256>.Run(s, a, b, c, packB, threads, bias); break;
+            default: GemmBlocked<GemmKernelScalar>.Run(s, a, b, c, packB, threads, bias); break;
         }
     }
 

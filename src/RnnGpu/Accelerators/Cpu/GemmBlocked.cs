@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
@@ -19,11 +20,12 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
 
     private GemmSpec _s;
     private float* _a, _b, _c;
+    private float* _bias;   // [N] added to every row of C with the last slice of K, or null
     private bool _packB, _byRows;
     private int _units;
 
-    /// <summary>C = alpha op(A) op(B) + beta C for one product; <paramref name="packB"/> false needs B stored [K, N].</summary>
-    public static void Run(in GemmSpec s, float* a, float* b, float* c, bool packB, int threads)
+    /// <summary>C = alpha op(A) op(B) + beta C (+ bias) for one product; <paramref name="packB"/> false needs B stored [K, N].</summary>
+    public static void Run(in GemmSpec s, float* a, float* b, float* c, bool packB, int threads, float* bias = null)
     {
         var job = _reused ??= new GemmBlocked<TKernel>();
         int rowUnits = (s.M + TKernel.Mr - 1) / TKernel.Mr, colUnits = (s.N + TKernel.Nr - 1) / TKernel.Nr;
@@ -31,6 +33,7 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
         job._a = a;
         job._b = b;
         job._c = c;
+        job._bias = bias;
         job._packB = packB;
         job._byRows = s.M > s.N ? rowUnits > 1 : colUnits == 1;
         job._units = job._byRows ? rowUnits : colUnits;
@@ -60,6 +63,7 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
                 // Slices of K fixed by its size only, so the same for every thread count; C takes each in turn.
                 int kc = Math.Min(Kc, _s.K - p0);
                 float beta = p0 == 0 ? _s.Beta : 1f;
+                float* bias = p0 + kc == _s.K && _bias is not null ? _bias + jc : null;
                 if (_packB) GemmPacking.PackB(_s, _b, p0, kc, jc, nc, nr, bp);
                 else if (nc % nr != 0) GemmPacking.PackB(_s, _b, p0, kc, jc + nc / nr * nr, nc % nr, nr, edgePanel);
                 for (int ir = r0; ir < r1; ir += mr)
@@ -72,12 +76,13 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
                         int cols = Math.Min(nr, nc - jr);
                         float* panel = _packB ? bp + (long)jr * kc : cols == nr ? _b + (long)p0 * _s.Ldb + jc + jr : edgePanel;
                         long stride = _packB || cols < nr ? nr : _s.Ldb;
+                        float* tileBias = bias is null ? null : bias + jr;
                         if (rows == mr && cols == nr)
-                            TKernel.Run(kc, ap, panel, stride, cRow + jr, _s.Ldc, _s.Alpha, beta);
+                            TKernel.Run(kc, ap, panel, stride, cRow + jr, _s.Ldc, _s.Alpha, beta, tileBias);
                         else
                         {
-                            TKernel.Run(kc, ap, panel, stride, tile, nr, 1f, 0f);
-                            MergeEdge(tile, nr, cRow + jr, rows, cols, beta);
+                            TKernel.Run(kc, ap, panel, stride, tile, nr, 1f, 0f, null);
+                            MergeEdge(tile, nr, cRow + jr, rows, cols, beta, tileBias);
                         }
                     }
                 }
@@ -85,12 +90,15 @@ internal sealed unsafe class GemmBlocked<TKernel> : ITeamWork where TKernel : IG
         }
     }
 
-    /// <summary>The part of a padded tile inside C, stored with the kernels' rounding: alpha t + (beta C).</summary>
+    /// <summary>The part of a padded tile inside C, stored with the kernels' rounding: alpha t + (beta C), then + bias.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void MergeEdge(float* tile, int nr, float* c, int rows, int cols, float beta)
+    private void MergeEdge(float* tile, int nr, float* c, int rows, int cols, float beta, float* bias)
     {
         for (int r = 0; r < rows; r++, tile += nr, c += _s.Ldc)
         for (int j = 0; j < cols; j++)
-            c[j] = MathF.FusedMultiplyAdd(_s.Alpha, tile[j], beta == 0f ? 0f : beta * c[j]);
+        {
+            float v = MathF.FusedMultiplyAdd(_s.Alpha, tile[j], beta == 0f ? 0f : beta * c[j]);
+            c[j] = bias is null ? v : v + bias[j];
+        }
     }
 }

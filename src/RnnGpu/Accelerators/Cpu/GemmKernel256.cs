@@ -13,7 +13,7 @@ internal readonly unsafe struct GemmKernel256 : IGemmKernel
     public static int Nr => 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta)
+    public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -35,25 +35,34 @@ internal readonly unsafe struct GemmKernel256 : IGemmKernel
             c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
         }
         var al = Vector256.Create(alpha);
-        Store(c, al, beta, c00, c01); c += ldc;
-        Store(c, al, beta, c10, c11); c += ldc;
-        Store(c, al, beta, c20, c21); c += ldc;
-        Store(c, al, beta, c30, c31); c += ldc;
-        Store(c, al, beta, c40, c41); c += ldc;
-        Store(c, al, beta, c50, c51);
+        Store(c, al, beta, bias, c00, c01); c += ldc;
+        Store(c, al, beta, bias, c10, c11); c += ldc;
+        Store(c, al, beta, bias, c20, c21); c += ldc;
+        Store(c, al, beta, bias, c30, c31); c += ldc;
+        Store(c, al, beta, bias, c40, c41); c += ldc;
+        Store(c, al, beta, bias, c50, c51);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector256<float> alpha, float beta, Vector256<float> lo, Vector256<float> hi)
+    private static void Store(float* c, Vector256<float> alpha, float beta, float* bias, Vector256<float> lo, Vector256<float> hi)
     {
         if (beta == 0f)
         {
-            (alpha * lo).Store(c);
-            (alpha * hi).Store(c + 8);
-            return;
+            lo *= alpha;
+            hi *= alpha;
         }
-        var bv = Vector256.Create(beta);
-        Vector256.FusedMultiplyAdd(alpha, lo, bv * Vector256.Load(c)).Store(c);
-        Vector256.FusedMultiplyAdd(alpha, hi, bv * Vector256.Load(c + 8)).Store(c + 8);
+        else
+        {
+            var bv = Vector256.Create(beta);
+            lo = Vector256.FusedMultiplyAdd(alpha, lo, bv * Vector256.Load(c));
+            hi = Vector256.FusedMultiplyAdd(alpha, hi, bv * Vector256.Load(c + 8));
+        }
+        if (bias is not null)
+        {
+            lo += Vector256.Load(bias);
+            hi += Vector256.Load(bias + 8);
+        }
+        lo.Store(c);
+        hi.Store(c + 8);
     }
 }

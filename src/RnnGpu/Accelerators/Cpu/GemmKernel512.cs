@@ -13,7 +13,7 @@ internal readonly unsafe struct GemmKernel512 : IGemmKernel
     public static int Nr => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta)
+    public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -41,27 +41,39 @@ internal readonly unsafe struct GemmKernel512 : IGemmKernel
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
         }
         var al = Vector512.Create(alpha);
-        Store(c, al, beta, c00, c01); c += ldc;
-        Store(c, al, beta, c10, c11); c += ldc;
-        Store(c, al, beta, c20, c21); c += ldc;
-        Store(c, al, beta, c30, c31); c += ldc;
-        Store(c, al, beta, c40, c41); c += ldc;
-        Store(c, al, beta, c50, c51); c += ldc;
-        Store(c, al, beta, c60, c61); c += ldc;
-        Store(c, al, beta, c70, c71);
+        bool biased = bias is not null;
+        Vector512<float> bias0 = biased ? Vector512.Load(bias) : default, bias1 = biased ? Vector512.Load(bias + 16) : default;
+        Store(c, al, beta, biased, bias0, bias1, c00, c01); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c10, c11); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c20, c21); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c30, c31); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c40, c41); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c50, c51); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c60, c61); c += ldc;
+        Store(c, al, beta, biased, bias0, bias1, c70, c71);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> alpha, float beta, Vector512<float> lo, Vector512<float> hi)
+    private static void Store(float* c, Vector512<float> alpha, float beta, bool biased, Vector512<float> bias0, Vector512<float> bias1,
+        Vector512<float> lo, Vector512<float> hi)
     {
         if (beta == 0f)
         {
-            (alpha * lo).Store(c);
-            (alpha * hi).Store(c + 16);
-            return;
+            lo *= alpha;
+            hi *= alpha;
         }
-        var bv = Vector512.Create(beta);
-        Vector512.FusedMultiplyAdd(alpha, lo, bv * Vector512.Load(c)).Store(c);
-        Vector512.FusedMultiplyAdd(alpha, hi, bv * Vector512.Load(c + 16)).Store(c + 16);
+        else
+        {
+            var bv = Vector512.Create(beta);
+            lo = Vector512.FusedMultiplyAdd(alpha, lo, bv * Vector512.Load(c));
+            hi = Vector512.FusedMultiplyAdd(alpha, hi, bv * Vector512.Load(c + 16));
+        }
+        if (biased)
+        {
+            lo += bias0;
+            hi += bias1;
+        }
+        lo.Store(c);
+        hi.Store(c + 16);
     }
 }

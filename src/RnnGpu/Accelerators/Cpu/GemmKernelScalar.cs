@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>4 x 4 tile in scalar code, for CPUs without SIMD acceleration; same store rounding as the vector kernels.</summary>
@@ -9,7 +10,7 @@ internal readonly unsafe struct GemmKernelScalar : IGemmKernel
     public static int Nr => N;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta)
+    public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias)
     {
         float* acc = stackalloc float[M * N];
         for (int t = 0; t < M * N; t++) acc[t] = 0f;
@@ -19,6 +20,9 @@ internal readonly unsafe struct GemmKernelScalar : IGemmKernel
             acc[r * N + j] = MathF.FusedMultiplyAdd(a[r], b[j], acc[r * N + j]);
         for (int r = 0; r < M; r++, c += ldc)
         for (int j = 0; j < N; j++)
-            c[j] = MathF.FusedMultiplyAdd(alpha, acc[r * N + j], beta == 0f ? 0f : beta * c[j]);
+        {
+            float v = MathF.FusedMultiplyAdd(alpha, acc[r * N + j], beta == 0f ? 0f : beta * c[j]);
+            c[j] = bias is null ? v : v + bias[j];
+        }
     }
 }

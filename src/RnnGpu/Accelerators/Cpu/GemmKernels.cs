@@ -4,11 +4,11 @@ namespace RnnGpu.Accelerators.Cpu;
 /// A register-blocked micro-kernel: one Mr x Nr tile of C from a packed A micro-panel [kc][Mr]
 /// (Mr values of one column of op(A) per step) and Nr columns of op(B) read as rows of Nr floats
 /// bStride apart (a packed panel [kc][Nr], or B itself when stored [K, N]).
-/// Store: C = alpha acc + beta C, where beta == 0 never reads C (it may hold NaN).
+/// Store: C = alpha acc + beta C, where beta == 0 never reads C (it may hold NaN), then + bias[0..Nr) when bias is not null.
 /// </summary>
 internal unsafe interface IGemmKernel
 {
     static abstract int Mr { get; }
     static abstract int Nr { get; }
-    static abstract void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta);
+    static abstract void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias);
 }

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
@@ -17,10 +19,13 @@ internal static unsafe class GemmPacking
             new Span<float>(ap, kc * mr).Clear();
         if (s.TransA)
         {
-            // A stored [K, M]: the rows of one column of op(A) are already contiguous.
+            // A stored [K, M]: the rows of one column of op(A) are already contiguous, a vector of 8 for a whole panel.
             float* src = a + (long)p0 * s.Lda + i0;
-            for (int p = 0; p < kc; p++, src += s.Lda, ap += mr)
-                for (int r = 0; r < rows; r++) ap[r] = src[r];
+            if (rows == 8 && mr == 8 && Vector256.IsHardwareAccelerated)
+                for (int p = 0; p < kc; p++, src += s.Lda, ap += mr) Vector256.Store(Vector256.Load(src), ap);
+            else
+                for (int p = 0; p < kc; p++, src += s.Lda, ap += mr)
+                    for (int r = 0; r < rows; r++) ap[r] = src[r];
             return;
         }
         int p8 = 0;
