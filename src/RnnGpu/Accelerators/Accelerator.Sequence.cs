@@ -94,6 +94,39 @@ public abstract partial class Accelerator
         RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
+    /// <summary>
+    /// One step of a layer from its input, for streaming: h = act(x W_ih^T + b_ih + b_hh + hPrev W_hh^T).
+    /// x: [batch, inputSize]; wIh: [hidden, inputSize]; bIh, bHh: [hidden]; hPrev, h: [batch, hidden]; wHh: [hidden, hidden].
+    /// One call, so that a back end can read both weights in one pass (a streaming step is bound by reading them).
+    /// </summary>
+    public void RnnInputStepForward(Activation act, int batch, int hidden, int inputSize, Slice x, Slice wIh, Slice bIh, Slice bHh, Slice hPrev,
+        Slice wHh, Slice h)
+    {
+        CheckActivation(act);
+        CheckSizes(("batch", batch), ("hidden", hidden), ("input size", inputSize));
+        long bh = (long)batch * hidden;
+        Check(x, (long)batch * inputSize, nameof(x));
+        Check(wIh, (long)hidden * inputSize, nameof(wIh));
+        Check(bIh, hidden, nameof(bIh));
+        Check(bHh, hidden, nameof(bHh));
+        Check(hPrev, bh, nameof(hPrev));
+        Check(wHh, (long)hidden * hidden, nameof(wHh));
+        Check(h, bh, nameof(h));
+        CheckDisjoint(h, nameof(h), (x, nameof(x)), (wIh, nameof(wIh)), (bIh, nameof(bIh)), (bHh, nameof(bHh)), (hPrev, nameof(hPrev)), (wHh, nameof(wHh)));
+        if (bh == 0) return;
+        RnnInputStepForwardCore(act, batch, hidden, inputSize, x, wIh, bIh, bHh, hPrev, wHh, h);
+    }
+
+    /// <summary>The input projection with b_ih, then b_hh, then the fused step in place.</summary>
+    protected virtual void RnnInputStepForwardCore(Activation act, int batch, int hidden, int inputSize, Slice x, Slice wIh, Slice bIh, Slice bHh,
+        Slice hPrev, Slice wHh, Slice h)
+    {
+        var spec = new GemmSpec(false, true, batch, hidden, inputSize, 1f, 0f, inputSize, inputSize, hidden);
+        GemmBiasCore(spec, x, wIh, h, bIh);
+        AddBiasCore(batch, hidden, bHh, h);
+        RnnStepForwardCore(act, batch, hidden, h, hPrev, wHh, h);
+    }
+
     /// <summary>One <see cref="RnnStepForwardCore"/> per step, in place.</summary>
     protected virtual void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {

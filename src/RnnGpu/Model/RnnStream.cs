@@ -88,11 +88,8 @@ public sealed class RnnStream : IDisposable
         for (int l = 0; l < _states.Length; l++)
         {
             Slice hPrev = Half(l, _current[l]), h = Half(l, 1 - _current[l]);
-            // h = act(x W_ih^T + b_ih + b_hh + hPrev W_hh^T): [B, in] x [H, in]^T, then the fused step in place.
-            _acc.Gemm(new GemmSpec(false, true, b, hidden, width, 1f, 0f, width, width, hidden), x, _wIh[l], h);
-            _acc.AddBias(b, hidden, _bIh[l], h);
-            _acc.AddBias(b, hidden, _bHh[l], h);
-            _acc.RnnStepForward(_config.Nonlinearity, b, hidden, h, hPrev, _wHh[l], h);
+            // h = act(x W_ih^T + b_ih + b_hh + hPrev W_hh^T): x [B, in], W_ih [H, in].
+            _acc.RnnInputStepForward(_config.Nonlinearity, b, hidden, width, x, _wIh[l], _bIh[l], _bHh[l], hPrev, _wHh[l], h);
             _current[l] = 1 - _current[l];
             x = h;
             width = hidden;
@@ -103,8 +100,7 @@ public sealed class RnnStream : IDisposable
             return;
         }
         int o = _config.OutputSize;
-        _acc.Gemm(new GemmSpec(false, true, b, o, hidden, 1f, 0f, hidden, hidden, o), x, _headWeight, _head.All);
-        _acc.AddBias(b, o, _headBias, _head.All);
+        _acc.Gemm(new GemmSpec(false, true, b, o, hidden, 1f, 0f, hidden, hidden, o), x, _headWeight, _head.All, _headBias);
         _acc.CopyOut(_head.All, output);
     }
 

@@ -21,6 +21,14 @@ public sealed class CpuTeamTests
         public void Run(int member, int members) => body(member, members);
     }
 
+    /// <summary>A job whose members meet at barriers: no member's share may run on another's thread.</summary>
+    private sealed class BarrierJob(Action<int, int> body) : ITeamWork
+    {
+        public void Run(int member, int members) => body(member, members);
+
+        public bool SharesStandAlone => false;
+    }
+
     [Fact]
     public void Every_member_runs_once_and_a_nested_call_runs_alone()
     {
@@ -73,6 +81,31 @@ public sealed class CpuTeamTests
     }
 
     [Fact]
+    public void Every_share_runs_exactly_once_whoever_takes_it_and_the_caller_takes_those_not_started()
+    {
+        TeamHealth.Forget();
+        const int jobs = 2000;
+        var runs = new int[jobs, Threads];
+        int taken = 0, caller = Environment.CurrentManagedThreadId;
+        for (int j = 0; j < jobs; j++)
+        {
+            int job = j;
+            CpuTeam.Run(new Job((member, members) =>
+            {
+                Assert.Equal(Threads, members);
+                Interlocked.Increment(ref runs[job, member]);
+                if (member > 0 && Environment.CurrentManagedThreadId == caller) Interlocked.Increment(ref taken);
+                if (member == 1 && job % 7 == 0) Thread.SpinWait(2000);   // a slow share now and then
+            }), Threads);
+        }
+        for (int j = 0; j < jobs; j++)
+        for (int m = 0; m < Threads; m++)
+            Assert.Equal(1, runs[j, m]);
+        // The caller's share is empty, so it reaches the workers' shares first nearly every time.
+        Assert.True(taken > 0, "the caller never took a share its worker had not started");
+    }
+
+    [Fact]
     public void A_member_failure_reaches_the_caller()
     {
         TeamHealth.Forget();
@@ -111,7 +144,7 @@ public sealed class CpuTeamTests
         var ranBy = new int[phases];
         Array.Fill(ranBy, -1);
         barrier.Reset();
-        CpuTeam.Run(new Job((member, members) =>
+        CpuTeam.Run(new BarrierJob((member, members) =>
         {
             for (int phase = 0; phase < phases; phase++)
             {

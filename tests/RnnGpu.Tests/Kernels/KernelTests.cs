@@ -100,6 +100,78 @@ public sealed class KernelTests
         Assert.Contains("A", ex.Message);
     }
 
+    public static IEnumerable<object[]> InputStepCases()
+    {
+        // Batches of 1 to 4 take the CPU's one-pass kernel, 5 the product and the step; hidden 256 with input 64 is
+        // large enough to split across the team, 13 and 129 leave a partial block of 16 columns, 7 and 33 a tail of K.
+        foreach (var backend in TestBackends.Names)
+        foreach (var act in new[] { Activation.Tanh, Activation.Relu })
+        foreach (var (batch, input, hidden) in new[] { (1, 1, 1), (1, 7, 13), (2, 33, 129), (4, 16, 33), (1, 64, 256), (3, 13, 256), (5, 33, 100) })
+            yield return [backend, act, batch, input, hidden];
+    }
+
+    /// <summary>h = act(x W_ih^T + b_ih + b_hh + hPrev W_hh^T) in double.</summary>
+    private static float[] InputStepReference(Activation act, int batch, int input, int hidden, float[] x, float[] wIh, float[] bIh, float[] bHh,
+        float[] hPrev, float[] wHh)
+    {
+        var h = new float[batch * hidden];
+        for (int b = 0; b < batch; b++)
+        for (int j = 0; j < hidden; j++)
+        {
+            double acc = (double)bIh[j] + bHh[j];
+            for (int k = 0; k < input; k++) acc += (double)x[b * input + k] * wIh[j * input + k];
+            for (int k = 0; k < hidden; k++) acc += (double)hPrev[b * hidden + k] * wHh[j * hidden + k];
+            h[b * hidden + j] = (float)ReferenceKernels.Activate(act, acc);
+        }
+        return h;
+    }
+
+    [Theory]
+    [MemberData(nameof(InputStepCases))]
+    public void RnnInputStepForward_matches_reference(string backend, Activation act, int batch, int input, int hidden)
+    {
+        using var acc = TestBackends.Open(backend);
+        var rng = new Random(batch * 10000 + input * 100 + hidden);
+        var x = Numerics.Random(rng, batch * input);
+        var wIh = Numerics.Random(rng, hidden * input, 0.5f);
+        var bIh = Numerics.Random(rng, hidden);
+        var bHh = Numerics.Random(rng, hidden);
+        var hPrev = Numerics.Random(rng, batch * hidden);
+        var wHh = Numerics.Random(rng, hidden * hidden, 0.5f);
+        var expected = InputStepReference(act, batch, input, hidden, x, wIh, bIh, bHh, hPrev, wHh);
+
+        var owned = new List<DeviceBuffer>();
+        var h = Upload(acc, new float[batch * hidden], owned);
+        acc.RnnInputStepForward(act, batch, hidden, input, Upload(acc, x, owned), Upload(acc, wIh, owned), Upload(acc, bIh, owned),
+            Upload(acc, bHh, owned), Upload(acc, hPrev, owned), Upload(acc, wHh, owned), h);
+        // Sums of up to 320 terms of size ~0.5 cancel to small values: the tolerance grows with sqrt(K) as the GEMM's does.
+        Numerics.AssertClose(expected, acc.ToArray(h), Rtol, Atol * Math.Sqrt(input + hidden), $"h of step {batch}x{input}x{hidden}");
+        owned.ForEach(buffer => buffer.Dispose());
+    }
+
+    [Fact]
+    public void RnnInputStepForward_gives_the_same_bits_on_one_two_or_three_cpu_threads()
+    {
+        const int batch = 2, input = 64, hidden = 256;
+        var rng = new Random(11);
+        float[][] data = [Numerics.Random(rng, batch * input), Numerics.Random(rng, hidden * input, 0.5f), Numerics.Random(rng, hidden),
+            Numerics.Random(rng, hidden), Numerics.Random(rng, batch * hidden), Numerics.Random(rng, hidden * hidden, 0.5f)];
+        float[] Run(int threads)
+        {
+            using var acc = new Accelerators.Cpu.CpuAccelerator(threads);
+            var owned = new List<DeviceBuffer>();
+            var s = data.Select(d => Upload(acc, d, owned)).ToArray();
+            var h = Upload(acc, new float[batch * hidden], owned);
+            acc.RnnInputStepForward(Activation.Tanh, batch, hidden, input, s[0], s[1], s[2], s[3], s[4], s[5], h);
+            var result = acc.ToArray(h);
+            owned.ForEach(buffer => buffer.Dispose());
+            return result;
+        }
+        var alone = Run(1);
+        Assert.Equal(alone, Run(2));
+        Assert.Equal(alone, Run(3));
+    }
+
     public static IEnumerable<object[]> StepCases()
     {
         foreach (var backend in TestBackends.Names)

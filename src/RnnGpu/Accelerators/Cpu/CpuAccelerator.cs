@@ -104,6 +104,16 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         ActivateRows(act, batch, hidden, h);
     }
 
+    protected override void RnnInputStepForwardCore(Activation act, int batch, int hidden, int inputSize, Slice x, Slice wIh, Slice bIh, Slice bHh,
+        Slice hPrev, Slice wHh, Slice h)
+    {
+        // A batch-invariant step must be the sequence path's arithmetic, which the one-pass kernel's sums are not.
+        if (batch <= CpuInputStep.MaxRows && !BatchInvariant && CpuInputStep.Supported)
+            CpuInputStep.Run(act, batch, hidden, inputSize, x.Pointer(), wIh.Pointer(), bIh.Pointer(), bHh.Pointer(), hPrev.Pointer(), wHh.Pointer(),
+                h.Pointer(), Threads);
+        else base.RnnInputStepForwardCore(act, batch, hidden, inputSize, x, wIh, bIh, bHh, hPrev, wHh, h);
+    }
+
     protected override void RnnStepBackwardCore(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
     {
         long bh = (long)batch * hidden;

@@ -7,6 +7,12 @@ internal interface ITeamWork
 {
     /// <summary>The share of <paramref name="member"/> (0-based) when <paramref name="members"/> threads run the work.</summary>
     void Run(int member, int members);
+
+    /// <summary>
+    /// Whether a share may run on another member's thread, after that member's own: true unless shares wait for
+    /// each other (a barrier), which one thread running two of them would never get past.
+    /// </summary>
+    bool SharesStandAlone => true;
 }
 
 /// <summary>
@@ -18,7 +24,9 @@ internal interface ITeamWork
 /// is why work must partition by the <c>members</c> it is given. Results must not depend on that count (each output
 /// made by one member, in one order), and they do not in any kernel here.
 /// A job runs on fewer members than asked while <see cref="TeamHealth"/> has seen members stall (descheduled by a
-/// busy neighbour or a CPU quota): one core at full speed beats two that wait a time slice for each other.
+/// busy neighbour or a CPU quota): one core at full speed beats two that wait a time slice for each other. And a
+/// share that stands alone is taken by the caller when its worker has not started it by the time the caller's own
+/// share is done, so a worker that is slow to wake (blocked after a quiet spell, or off its core) costs no wait.
 /// </summary>
 internal static class CpuTeam
 {
@@ -78,17 +86,29 @@ internal static class CpuTeam
     private static void RunShared(ITeamWork work, int members)
     {
         var workers = WorkersFor(members);
+        long job = ((_job >> 8) + 1 << 8) | (long)members;
         _work = work;
         Volatile.Write(ref _pending, members - 1);
-        Interlocked.Exchange(ref _job, ((_job >> 8) + 1 << 8) | (long)members);
+        for (int m = 1; m < members; m++) Volatile.Write(ref workers[m].Share, job);
+        Interlocked.Exchange(ref _job, job);
         for (int m = 1; m < members; m++) workers[m].WakeIfSleeping();
         long start = Stopwatch.GetTimestamp();
         Exception? failure = null;
-        try { work.Run(0, members); }
+        try
+        {
+            work.Run(0, members);
+            if (work.SharesStandAlone)
+                for (int m = 1; m < members; m++)
+                    if (workers[m].TryTake(job))
+                    {
+                        try { work.Run(m, members); }
+                        finally { Interlocked.Decrement(ref _pending); }
+                    }
+        }
         catch (Exception e) { failure = e; }
         long arrived = Stopwatch.GetTimestamp();
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
+        var spin = new TeamSpin();
+        while (Volatile.Read(ref _pending) > 0) spin.Once();
         // A stall is a worker that started its share and then took far longer than the caller's: not one woken late.
         long latestStart = arrived;
         for (int m = 1; m < members; m++) latestStart = Math.Max(latestStart, Volatile.Read(ref workers[m].Started));
@@ -126,6 +146,12 @@ internal static class CpuTeam
         /// <summary>When this worker started its share of the current job.</summary>
         public long Started;
 
+        /// <summary>The job whose share of this member nobody has taken yet (else 0): the worker and the caller race for it.</summary>
+        public long Share;
+
+        /// <summary>Takes this member's share of <paramref name="job"/>, unless someone already did.</summary>
+        public bool TryTake(long job) => Interlocked.CompareExchange(ref Share, 0, job) == job;
+
         public Worker(int member, long job)
         {
             _member = member;
@@ -143,11 +169,12 @@ internal static class CpuTeam
             while (true)
             {
                 long spinStart = Stopwatch.GetTimestamp();
-                while (Volatile.Read(ref _job) == seen)
+                for (int looks = 1; Volatile.Read(ref _job) == seen; looks++)
                 {
-                    if (Stopwatch.GetTimestamp() - spinStart < SpinTicks)
+                    // A pause between looks, so a job is seen within about 40 ns; the clock read every 64 looks.
+                    if ((looks & 63) != 0 || Stopwatch.GetTimestamp() - spinStart < SpinTicks)
                     {
-                        Thread.SpinWait(20);
+                        Thread.SpinWait(1);
                         continue;
                     }
                     // Flag, then look again before blocking: a job posted in between either is seen here or sees the flag.
@@ -158,7 +185,8 @@ internal static class CpuTeam
                 }
                 seen = Volatile.Read(ref _job);
                 int members = (int)(seen & 0xFF);
-                if (_member >= members) continue;
+                // A share the caller took is the caller's to count; the job may even be over by now.
+                if (_member >= members || !TryTake(seen)) continue;
                 Volatile.Write(ref Started, Stopwatch.GetTimestamp());
                 try { _work!.Run(_member, members); }
                 catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }

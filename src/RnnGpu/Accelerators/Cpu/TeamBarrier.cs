@@ -13,8 +13,6 @@ namespace RnnGpu.Accelerators.Cpu;
 /// </summary>
 internal sealed class TeamBarrier
 {
-    private static readonly long YieldAfter = Stopwatch.Frequency / 20000;   // 50 µs of spinning, then yield
-
     private int _arrived;
     private long _generation;
     private long _phaseStart;
@@ -51,11 +49,8 @@ internal sealed class TeamBarrier
             return Volatile.Read(ref _alone) != 0 ? 1 : members;
         }
         bool firstPhase = Volatile.Read(ref _firstPhase) != 0;
-        while (Volatile.Read(ref _generation) == generation)
-        {
-            if (Stopwatch.GetTimestamp() - arrived < YieldAfter) Thread.SpinWait(8);
-            else Thread.Yield();
-        }
+        var spin = new TeamSpin();
+        while (Volatile.Read(ref _generation) == generation) spin.Once();
         // Reported after the wait, so it counts the whole stall; a contention verdict takes effect at the next phase.
         long waited = Stopwatch.GetTimestamp() - arrived;
         if (!firstPhase && TeamHealth.IsStall(waited, worked) && TeamHealth.ReportStall(waited)) Volatile.Write(ref _contended, 1);
