@@ -6,8 +6,8 @@ namespace RnnGpu.Tests.Kernels;
 
 /// <summary>
 /// The CPU team and the work split across it. Jobs ask for three members, more than a CI machine may have cores, so
-/// the team's paths run whatever the machine; stalls seen earlier are forgotten first, so a job gets the team it asks
-/// for. A recurrence run by the team must equal, bit for bit, the same recurrence run by one thread, including when
+/// the team's paths run whatever the machine; stalls seen earlier are forgotten before each job, so it gets the team
+/// it asks for. A recurrence run by the team must equal, bit for bit, the same recurrence run by one thread, including when
 /// the team gives up part way (a member that stalls). Not run in parallel with other tests: a GEMM elsewhere would
 /// hold the team and make these jobs run alone.
 /// </summary>
@@ -51,6 +51,7 @@ public sealed class CpuTeamTests
         TeamHealth.Forget();
         foreach (int threads in new[] { 1, 2, 3, 1 })
         {
+            TeamHealth.Forget();
             int runs = 0, members = -1;
             CpuTeam.Run(new Job((member, n) =>
             {
@@ -75,6 +76,7 @@ public sealed class CpuTeamTests
         thread.Start();
         thread.Join();
         Assert.Equal(1, aloneMembers);
+        TeamHealth.Forget();
         int members = -1;
         CpuTeam.Run(new Job((member, n) => { if (member == 0) members = n; }), Threads);
         Assert.Equal(Threads, members);
@@ -90,6 +92,7 @@ public sealed class CpuTeamTests
         for (int j = 0; j < jobs; j++)
         {
             int job = j;
+            TeamHealth.Forget();   // three threads may share two cores here: stalls must not shrink the next job
             CpuTeam.Run(new Job((member, members) =>
             {
                 Assert.Equal(Threads, members);
@@ -115,6 +118,7 @@ public sealed class CpuTeamTests
         }), Threads));
         Assert.Equal("member 1 failed", e.Message);
         int runs = 0;
+        TeamHealth.Forget();
         CpuTeam.Run(new Job((_, _) => Interlocked.Increment(ref runs)), Threads);   // the team still works afterwards
         Assert.Equal(Threads, runs);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -83,6 +84,7 @@ internal static class CpuTeam
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunShared(ITeamWork work, int members)
     {
         var workers = WorkersFor(members);
@@ -92,7 +94,6 @@ internal static class CpuTeam
         for (int m = 1; m < members; m++) Volatile.Write(ref workers[m].Share, job);
         Interlocked.Exchange(ref _job, job);
         for (int m = 1; m < members; m++) workers[m].WakeIfSleeping();
-        long start = Stopwatch.GetTimestamp();
         Exception? failure = null;
         try
         {
@@ -106,14 +107,10 @@ internal static class CpuTeam
                     }
         }
         catch (Exception e) { failure = e; }
-        long arrived = Stopwatch.GetTimestamp();
+        // Only shares a worker started are waited for (the caller took the others), so a long wait is a stall.
         var spin = new TeamSpin();
         while (Volatile.Read(ref _pending) > 0) spin.Once();
-        // A stall is a worker that started its share and then took far longer than the caller's: not one woken late.
-        long latestStart = arrived;
-        for (int m = 1; m < members; m++) latestStart = Math.Max(latestStart, Volatile.Read(ref workers[m].Started));
-        long waited = Stopwatch.GetTimestamp() - latestStart;
-        if (TeamHealth.IsStall(waited, arrived - start)) TeamHealth.ReportStall(waited);
+        if (TeamHealth.IsStall(spin.Waited)) TeamHealth.ReportStall(spin.Waited);
         _work = null;
         var workerFailure = Interlocked.Exchange(ref _failure, null);
         if (failure is not null || workerFailure is not null)
@@ -143,9 +140,6 @@ internal static class CpuTeam
         private readonly int _member;
         private int _sleeping;
 
-        /// <summary>When this worker started its share of the current job.</summary>
-        public long Started;
-
         /// <summary>The job whose share of this member nobody has taken yet (else 0): the worker and the caller race for it.</summary>
         public long Share;
 
@@ -164,6 +158,7 @@ internal static class CpuTeam
             if (Interlocked.Exchange(ref _sleeping, 0) == 1) _wake.Release();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop(long seen)
         {
             while (true)
@@ -187,7 +182,6 @@ internal static class CpuTeam
                 int members = (int)(seen & 0xFF);
                 // A share the caller took is the caller's to count; the job may even be over by now.
                 if (_member >= members || !TryTake(seen)) continue;
-                Volatile.Write(ref Started, Stopwatch.GetTimestamp());
                 try { _work!.Run(_member, members); }
                 catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
                 finally { Interlocked.Decrement(ref _pending); }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -15,35 +15,32 @@ internal sealed class TeamBarrier
 {
     private int _arrived;
     private long _generation;
-    private long _phaseStart;
     private int _firstPhase;   // 1 until the job's first phase ends: a member just woken may start late, which is no stall
     private int _contended;    // a member's stall made TeamHealth judge the cores contended
     private int _alone;        // member 0 goes on alone
 
-    /// <summary>Before a job: every member takes part, and the first phase starts now.</summary>
+    /// <summary>Before a job: every member takes part.</summary>
     public void Reset()
     {
         _arrived = 0;
         _contended = 0;
         _alone = 0;
         _firstPhase = 1;
-        Volatile.Write(ref _phaseStart, Stopwatch.GetTimestamp());
     }
 
     /// <summary>
     /// Waits until the <paramref name="members"/> taking part have called this for the current phase; returns how
     /// many take part in the next one (a member whose index is not below it leaves the job).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Wait(int members)
     {
         if (members == 1) return 1;
         long generation = Volatile.Read(ref _generation);
-        long arrived = Stopwatch.GetTimestamp(), worked = arrived - Volatile.Read(ref _phaseStart);
         if (Interlocked.Increment(ref _arrived) == members)
         {
             Volatile.Write(ref _arrived, 0);               // before the release, so no member re-enters early
             if (Volatile.Read(ref _contended) != 0) Volatile.Write(ref _alone, 1);
-            Volatile.Write(ref _phaseStart, Stopwatch.GetTimestamp());
             _firstPhase = 0;
             Interlocked.Increment(ref _generation);
             return Volatile.Read(ref _alone) != 0 ? 1 : members;
@@ -52,8 +49,8 @@ internal sealed class TeamBarrier
         var spin = new TeamSpin();
         while (Volatile.Read(ref _generation) == generation) spin.Once();
         // Reported after the wait, so it counts the whole stall; a contention verdict takes effect at the next phase.
-        long waited = Stopwatch.GetTimestamp() - arrived;
-        if (!firstPhase && TeamHealth.IsStall(waited, worked) && TeamHealth.ReportStall(waited)) Volatile.Write(ref _contended, 1);
+        long waited = spin.Waited;
+        if (!firstPhase && TeamHealth.IsStall(waited) && TeamHealth.ReportStall(waited)) Volatile.Write(ref _contended, 1);
         return Volatile.Read(ref _alone) != 0 ? 1 : members;
     }
 }

@@ -3,8 +3,8 @@ using System.Diagnostics;
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
-/// Whether the team's members keep pace, and so how many a job gets. A member that waits far longer than its own
-/// share took (<see cref="IsStall"/>) is waiting for one the OS took off its core. On a shared host that happens now
+/// Whether the team's members keep pace, and so how many a job gets. A member that waits a quarter of a millisecond
+/// for another (<see cref="IsStall"/>) is waiting for one the OS took off its core. On a shared host that happens now
 /// and then anyway (on the 2-core VM this was tuned on, a vCPU is taken away for 0.3-3 ms several times a second:
 /// about 2% of the time), and the team is still far faster than one thread; when a core is contended (another
 /// process's thread on it, a CPU quota spent, fewer cores than the affinity mask shows), members lose a large part
@@ -15,8 +15,9 @@ namespace RnnGpu.Accelerators.Cpu;
 /// </summary>
 internal static class TeamHealth
 {
-    // A wait counts as a stall past max(MinStall, 4 x the waiter's own share of the phase): uneven shares and cache
-    // misses cost microseconds; a member that lost its core costs a time slice.
+    // A wait past 250 µs counts as a stall: uneven shares and cache misses cost microseconds, a member that lost its
+    // core costs a time slice. (A step so long that members legitimately differ by more than that loses less than a
+    // third of its time to it, which is no contention verdict.)
     private static readonly long MinStall = Stopwatch.Frequency / 4000;
     private static readonly double Decay = Stopwatch.Frequency / 10.0;              // time constant, ticks
     private static readonly double Contended = 0.3 * Stopwatch.Frequency / 10.0;    // lost ticks that mean contention
@@ -34,8 +35,8 @@ internal static class TeamHealth
     public static int Members(int wanted) =>
         wanted > 1 && Stopwatch.GetTimestamp() < Volatile.Read(ref _aloneUntil) ? 1 : wanted;
 
-    /// <summary>Whether a wait of <paramref name="waited"/> ticks after a share of <paramref name="worked"/> ticks is a stall.</summary>
-    public static bool IsStall(long waited, long worked) => waited > Math.Max(MinStall, 4 * worked);
+    /// <summary>Whether a wait of <paramref name="waited"/> ticks for another member is a stall.</summary>
+    public static bool IsStall(long waited) => waited > MinStall;
 
     /// <summary>
     /// A member stalled for <paramref name="waited"/> ticks. True when that makes the cores contended: the job in
