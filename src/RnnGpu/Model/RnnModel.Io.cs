@@ -55,13 +55,16 @@ public sealed partial class RnnModel
         var device = ws.Input.Slice(0, n);
         if (Accelerator.TryGetHostSpan(device, out var direct))
         {
-            ws.Layout.PackInto(input, Config.InputSize, direct);
+            ws.Layout.PackInto(input, Config.InputSize, direct, HostThreads);
             return;
         }
         var staging = ws.Staging(n);
         ws.Layout.PackInto(input, Config.InputSize, staging);
         Accelerator.CopyIn(staging.AsSpan(0, n), device);
     }
+
+    /// <summary>The threads that copies between the caller's tensors and host-visible device memory may use: the CPU back end's.</summary>
+    internal int HostThreads => Accelerator is Accelerators.Cpu.CpuAccelerator cpu ? cpu.Threads : 1;
 
     internal (int Batch, int Time) CheckInput(Tensor input)
     {
@@ -126,7 +129,7 @@ public sealed partial class RnnModel
             : Config.Directions == 1 ? ws.Outputs(Config.NumLayers - 1, 0) : (Slice?)null;
         if (single is { } s && Accelerator.TryGetHostSpan(s, out var direct))
         {
-            layout.UnpackInto(direct, width, output);
+            layout.UnpackInto(direct, width, output, HostThreads);
             return;
         }
         var packed = ws.Staging((long)rows * width).AsSpan(0, rows * width);

@@ -91,12 +91,13 @@ public sealed class StepLayout
     }
 
     /// <summary><see cref="Pack"/> into the first Rows * F elements of a caller's buffer (a reused staging array).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void PackInto(ReadOnlySpan<float> batchFirst, int features, Span<float> packed)
+    public void PackInto(ReadOnlySpan<float> batchFirst, int features, Span<float> packed) => PackInto(batchFirst, features, packed, threads: 1);
+
+    /// <summary><see cref="PackInto(ReadOnlySpan{float}, int, Span{float})"/> on up to <paramref name="threads"/> CPU threads.</summary>
+    internal unsafe void PackInto(ReadOnlySpan<float> batchFirst, int features, Span<float> packed, int threads)
     {
-        for (int t = 0; t < Time; t++)
-        for (int i = 0; i < BatchSizes[t]; i++)
-            batchFirst.Slice((Order[i] * Time + t) * features, features).CopyTo(packed.Slice((Offsets[t] + i) * features, features));
+        CheckLengths(batchFirst.Length, features, packed.Length);
+        fixed (float* user = batchFirst, rows = packed) LayoutCopy.Run(this, user, rows, features, pack: true, threads);
     }
 
     /// <summary>Packed [Rows, F] back to batch-first [B, T, F], zeros at padded steps.</summary>
@@ -108,13 +109,20 @@ public sealed class StepLayout
     }
 
     /// <summary><see cref="Unpack"/> into a caller's [B, T, F] buffer, padded steps set to zeros.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void UnpackInto(ReadOnlySpan<float> packed, int features, Span<float> batchFirst)
+    public void UnpackInto(ReadOnlySpan<float> packed, int features, Span<float> batchFirst) => UnpackInto(packed, features, batchFirst, threads: 1);
+
+    /// <summary><see cref="UnpackInto(ReadOnlySpan{float}, int, Span{float})"/> on up to <paramref name="threads"/> CPU threads.</summary>
+    internal unsafe void UnpackInto(ReadOnlySpan<float> packed, int features, Span<float> batchFirst, int threads)
     {
-        if (!Uniform) batchFirst.Slice(0, Batch * Time * features).Clear();
-        for (int t = 0; t < Time; t++)
-        for (int i = 0; i < BatchSizes[t]; i++)
-            packed.Slice((Offsets[t] + i) * features, features).CopyTo(batchFirst.Slice((Order[i] * Time + t) * features, features));
+        CheckLengths(batchFirst.Length, features, packed.Length);
+        fixed (float* rows = packed, user = batchFirst) LayoutCopy.Run(this, user, rows, features, pack: false, threads);
+    }
+
+    /// <summary>The copies work on raw memory: a buffer too short for the layout is refused here, not overrun.</summary>
+    private void CheckLengths(int batchFirst, int features, int packed)
+    {
+        if (batchFirst < (long)Batch * Time * features || packed < (long)Rows * features)
+            throw new ShapeException($"[{Batch}, {Time}, {features}] and [{Rows}, {features}] do not fit {batchFirst} and {packed} floats");
     }
 
     /// <summary>Per-sequence rows [groups, B, F] from the caller's order to sorted order, or back.</summary>

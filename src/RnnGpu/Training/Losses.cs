@@ -24,11 +24,11 @@ internal static class Losses
     /// host can write it) without the checks, for the training loop after <see cref="CheckTarget"/> passed on the
     /// whole batch: returns the packed part.
     /// </summary>
-    public static ReadOnlySpan<float> PackCheckedTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout, Span<float> staging)
+    public static ReadOnlySpan<float> PackCheckedTarget(RnnConfig config, Tensor target, LossKind kind, StepLayout layout, Span<float> staging, int threads)
     {
         if (config.ManyToOne) return PrepareTarget(config, target, kind, layout);   // [B, O]: small
         int features = kind == LossKind.CrossEntropy ? 1 : config.OutputWidth;
-        layout.PackInto(target.Data, features, staging);
+        layout.PackInto(target.Data, features, staging, threads);
         return staging[..(layout.Rows * features)];
     }
 

@@ -68,7 +68,7 @@ public sealed class Trainer
             {
                 var y = len == time ? target : SliceTime(target, t0, len);
                 model.ForwardDevice(ws, model.MaskSource(ws, _dropout));
-                var packedTarget = Losses.PackCheckedTarget(model.Config, y, Loss, layout, Losses.TargetSpace(model, ws));
+                var packedTarget = Losses.PackCheckedTarget(model.Config, y, Loss, layout, Losses.TargetSpace(model, ws), model.HostThreads);
                 loss = Losses.Evaluate(model, ws, packedTarget, Loss);
                 model.BackwardDevice(ws, inputGradient: false, dropout: _dropout is not null);
                 norm = ClipGradients();
