@@ -18,6 +18,12 @@ internal sealed record BenchResult(
     /// <summary>True when the run was batch-invariant; left out otherwise, so default lines keep their shape.</summary>
     public bool? BatchInvariant { get; init; }
 
+    /// <summary>CPU back end: how often the team changed its settled choice between sharing jobs and running them alone.</summary>
+    public int? TeamSwitches { get; init; }
+
+    /// <summary>CPU back end: true when jobs had settled alone (measured faster than the team) by the end of the run.</summary>
+    public bool? TeamAlone { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -30,7 +30,7 @@ internal sealed unsafe class LayoutCopy : ITeamWork
             job._batchFirst = batchFirst;
             job._packed = packed;
             if ((long)layout.Batch * layout.Time * features < TeamFloats) job.Run(0, 1);
-            else CpuTeam.Run(job, threads);
+            else CpuTeam.Run(job, threads, (double)layout.Rows * features);
         }
         finally
         {

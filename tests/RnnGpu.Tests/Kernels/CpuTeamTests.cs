@@ -15,6 +15,7 @@ namespace RnnGpu.Tests.Kernels;
 public sealed class CpuTeamTests
 {
     private const int Threads = 3;
+    private const double Flops = 1e6;   // what each job reports doing (TeamHealth's measure; these jobs' real work is nil)
 
     private sealed class Job(Action<int, int> body) : ITeamWork
     {
@@ -39,8 +40,8 @@ public sealed class CpuTeamTests
         {
             Interlocked.Increment(ref seen[member]);
             Assert.Equal(Threads, members);
-            if (member == 0) CpuTeam.Run(new Job((_, inner) => nestedMembers = inner), Threads);
-        }), Threads);
+            if (member == 0) CpuTeam.Run(new Job((_, inner) => nestedMembers = inner), Threads, Flops);
+        }), Threads, Flops);
         Assert.All(seen, count => Assert.Equal(1, count));
         Assert.Equal(1, nestedMembers);
     }
@@ -57,7 +58,7 @@ public sealed class CpuTeamTests
             {
                 Interlocked.Increment(ref runs);
                 if (member == 0) members = n;
-            }), threads);
+            }), threads, Flops);
             Assert.Equal(threads, members);
             Assert.Equal(threads, runs);
         }
@@ -71,14 +72,14 @@ public sealed class CpuTeamTests
         var thread = new Thread(() =>
         {
             CpuTeam.RunAloneOnThisThread();
-            CpuTeam.Run(new Job((_, members) => aloneMembers = members), Threads);
+            CpuTeam.Run(new Job((_, members) => aloneMembers = members), Threads, Flops);
         });
         thread.Start();
         thread.Join();
         Assert.Equal(1, aloneMembers);
         TeamHealth.Forget();
         int members = -1;
-        CpuTeam.Run(new Job((member, n) => { if (member == 0) members = n; }), Threads);
+        CpuTeam.Run(new Job((member, n) => { if (member == 0) members = n; }), Threads, Flops);
         Assert.Equal(Threads, members);
     }
 
@@ -99,7 +100,7 @@ public sealed class CpuTeamTests
                 Interlocked.Increment(ref runs[job, member]);
                 if (member > 0 && Environment.CurrentManagedThreadId == caller) Interlocked.Increment(ref taken);
                 if (member == 1 && job % 7 == 0) Thread.SpinWait(2000);   // a slow share now and then
-            }), Threads);
+            }), Threads, Flops);
         }
         for (int j = 0; j < jobs; j++)
         for (int m = 0; m < Threads; m++)
@@ -115,32 +116,44 @@ public sealed class CpuTeamTests
         var e = Assert.Throws<InvalidOperationException>(() => CpuTeam.Run(new Job((member, _) =>
         {
             if (member == 1) throw new InvalidOperationException("member 1 failed");
-        }), Threads));
+        }), Threads, Flops));
         Assert.Equal("member 1 failed", e.Message);
         int runs = 0;
         TeamHealth.Forget();
-        CpuTeam.Run(new Job((_, _) => Interlocked.Increment(ref runs)), Threads);   // the team still works afterwards
+        CpuTeam.Run(new Job((_, _) => Interlocked.Increment(ref runs)), Threads, Flops);   // the team still works afterwards
         Assert.Equal(Threads, runs);
     }
 
     [Fact]
-    public void Occasional_short_stalls_keep_the_team_and_a_lost_third_of_the_time_does_not()
+    public void The_team_settles_on_whichever_of_sharing_and_running_alone_measures_faster()
     {
         TeamHealth.Forget();
-        long ms = Stopwatch.Frequency / 1000;
-        for (int i = 0; i < 5; i++) Assert.False(TeamHealth.ReportStall(ms));      // 5 ms lost: a noisy host
+        long ms = System.Diagnostics.Stopwatch.Frequency / 1000;
+        void Run(int members, double flopsPerMs, int milliseconds)
+        {
+            Assert.Equal(members, TeamHealth.Members(2));
+            for (int i = 0; i < milliseconds; i++) TeamHealth.Report(flopsPerMs, ms);
+        }
+        int switches = TeamHealth.Switches;
+        Run(members: 2, flopsPerMs: 2, milliseconds: 100);   // the first 100 ms on the team, then one thread is tried
+        Run(members: 1, flopsPerMs: 1, milliseconds: 100);   // slower alone: the team stays
+        Assert.Equal(switches, TeamHealth.Switches);
+        Run(members: 2, flopsPerMs: 1, milliseconds: 2000);  // the team got slower (a busy neighbour); every 2 s a probe
+        Run(members: 1, flopsPerMs: 1.2, milliseconds: 100); // alone is 20% faster now: jobs settle alone
+        Assert.Equal(switches + 1, TeamHealth.Switches);
+        Assert.True(TeamHealth.SettledAlone);
+        Run(members: 1, flopsPerMs: 1.2, milliseconds: 2000);
+        Run(members: 2, flopsPerMs: 1.22, milliseconds: 100); // the team within 5%: not worth the switch
+        Run(members: 1, flopsPerMs: 1.2, milliseconds: 2000);
+        Run(members: 2, flopsPerMs: 2, milliseconds: 100);    // the neighbour went away
+        Assert.Equal(switches + 2, TeamHealth.Switches);
         Assert.Equal(2, TeamHealth.Members(2));
-        bool contended = false;
-        for (int i = 0; i < 30 && !contended; i++) contended = TeamHealth.ReportStall(ms);
-        Assert.True(contended);
-        Assert.Equal(1, TeamHealth.Members(2));
         Assert.Equal(1, TeamHealth.Members(1));
         TeamHealth.Forget();
-        Assert.Equal(2, TeamHealth.Members(2));
     }
 
     [Fact]
-    public void A_member_that_stalls_makes_the_rest_of_the_job_run_on_member_0_alone()
+    public void A_job_that_loses_half_its_time_to_a_stalled_member_goes_on_with_member_0_alone()
     {
         TeamHealth.Forget();
         const int phases = 12, slowPhase = 3;
@@ -157,9 +170,7 @@ public sealed class CpuTeamTests
                 if (member == 1 && phase == slowPhase) Thread.Sleep(60);   // descheduled for 60 ms: contention
                 if (member >= (members = barrier.Wait(members))) return;
             }
-        }), 2);
-        Assert.Equal(1, TeamHealth.Members(2));
-        TeamHealth.Forget();
+        }), 2, Flops);
         Assert.All(ranBy[..(slowPhase + 1)], m => Assert.Equal(1, m));
         Assert.All(ranBy[(slowPhase + 2)..], m => Assert.Equal(0, m));
     }
@@ -192,7 +203,7 @@ public sealed class CpuTeamTests
                 acc.RnnSequenceForward(act, batch, hidden, time, h0, w, states, reverse);
                 acc.RnnSequenceBackward(act, batch, hidden, time, states, w, dPre, dh, scratch, reverse);
             }
-            if (alone) CpuTeam.Run(new Job((member, _) => { if (member == 0) Both(); }), Threads);
+            if (alone) CpuTeam.Run(new Job((member, _) => { if (member == 0) Both(); }), Threads, Flops);
             else Both();
             return [.. acc.ToArray(states), .. acc.ToArray(dPre), .. acc.ToArray(dh)];
         }

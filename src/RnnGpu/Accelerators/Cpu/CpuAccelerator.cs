@@ -23,8 +23,8 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
 
     /// <summary>
     /// How many threads one kernel may run on (1 to 64): the caller's and workers of one process-wide team.
-    /// Fewer run while members keep stalling (descheduled by a busy neighbour or a CPU quota): a team whose
-    /// barriers each wait a time slice is slower than one thread. Results do not depend on the count.
+    /// One runs while that measures faster than the team (a busy neighbour or a CPU quota: a team whose barriers
+    /// each wait a time slice is slower than one thread). Results do not depend on the count.
     /// </summary>
     public int Threads
     {
@@ -33,6 +33,15 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
             ? value
             : throw new ShapeException($"threads is {value}: the CPU back end runs 1 to {MaxThreads}");
     }
+
+    /// <summary>
+    /// How often since the process started the team changed its settled choice between sharing jobs and running them
+    /// alone, each time because it measured the other 5% faster (see <see cref="Threads"/>); for benchmarks to report.
+    /// </summary>
+    public static int TeamSwitches => TeamHealth.Switches;
+
+    /// <summary>Whether jobs now run alone because that measured faster than the team (see <see cref="TeamSwitches"/>).</summary>
+    public static bool TeamSettledAlone => TeamHealth.SettledAlone;
 
     public override BackendKind Kind => BackendKind.Cpu;
 

@@ -36,7 +36,7 @@ internal sealed unsafe class CpuBias : ITeamWork
         try
         {
             if ((long)rows * cols < TeamElements) work.Run(0, 1);
-            else CpuTeam.Run(work, threads);
+            else CpuTeam.Run(work, threads, (double)rows * cols);
         }
         finally
         {

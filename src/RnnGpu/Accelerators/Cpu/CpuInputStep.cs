@@ -44,7 +44,7 @@ internal sealed unsafe class CpuInputStep : ITeamWork
             job._wHh = wHh;
             job._h = h;
             if (2L * batch * hidden * (input + hidden) < TeamFlops) job.Run(0, 1);
-            else CpuTeam.Run(job, threads);
+            else CpuTeam.Run(job, threads, 2.0 * batch * hidden * (input + hidden));
         }
         finally
         {

@@ -97,7 +97,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
             work._packed = (_panels ??= new PinnedScratch()).For((long)panels * hidden * Panel);
             work._barrier.Reset();
             if (2L * batch * hidden * hidden < TeamFlopsPerStep) work.Run(0, 1);
-            else CpuTeam.Run(work, threads);
+            else CpuTeam.Run(work, threads, 2.0 * batch * hidden * hidden * time);
         }
         finally
         {

@@ -24,10 +24,10 @@ internal interface ITeamWork
 /// concurrent caller (or a nested call) is not made to wait: its work runs on its own thread as a team of one, which
 /// is why work must partition by the <c>members</c> it is given. Results must not depend on that count (each output
 /// made by one member, in one order), and they do not in any kernel here.
-/// A job runs on fewer members than asked while <see cref="TeamHealth"/> has seen members stall (descheduled by a
-/// busy neighbour or a CPU quota): one core at full speed beats two that wait a time slice for each other. And a
-/// share that stands alone is taken by the caller when its worker has not started it by the time the caller's own
-/// share is done, so a worker that is slow to wake (blocked after a quiet spell, or off its core) costs no wait.
+/// A job runs alone while <see cref="TeamHealth"/> measures that to be faster (a busy neighbour, a CPU quota: one core
+/// at full speed beats two that wait a time slice for each other). And a share that stands alone is taken by the
+/// caller when its worker has not started it by the time the caller's own share is done, so a worker that is slow to
+/// wake (blocked after a quiet spell, or off its core) costs no wait.
 /// </summary>
 internal static class CpuTeam
 {
@@ -63,25 +63,30 @@ internal static class CpuTeam
     public static void RunAloneOnThisThread() => _alone = true;
 
     /// <summary>
-    /// Runs work.Run(i, n) for i in 0..n-1 on n threads, n at most <paramref name="threads"/> (fewer while members
-    /// have been stalling), or on the caller alone (n = 1) when the team is taken or told to.
+    /// Runs work.Run(i, n) for i in 0..n-1 on n threads, n at most <paramref name="threads"/> (1 while
+    /// <see cref="TeamHealth"/> measures one thread to be faster), or on the caller alone (n = 1) when the team is
+    /// taken or told to. <paramref name="flops"/>: the job's work, for TeamHealth to measure the speed of each choice.
     /// </summary>
-    public static void Run<T>(T work, int threads) where T : class, ITeamWork
+    public static void Run<T>(T work, int threads, double flops) where T : class, ITeamWork
     {
-        int members = TeamHealth.Members(Math.Clamp(threads, 1, MaxThreads));
-        if (members == 1 || _alone || Interlocked.CompareExchange(ref _owned, 1, 0) != 0)
+        int wanted = Math.Clamp(threads, 1, MaxThreads), members = TeamHealth.Members(wanted);
+        if (wanted == 1 || _alone || (members > 1 && Interlocked.CompareExchange(ref _owned, 1, 0) != 0))
         {
-            work.Run(0, 1);
+            work.Run(0, 1);   // no choice made here: not measured
             return;
         }
-        try
-        {
-            RunShared(work, members);
-        }
-        finally
-        {
-            Volatile.Write(ref _owned, 0);
-        }
+        long start = Stopwatch.GetTimestamp();
+        if (members == 1) work.Run(0, 1);
+        else
+            try
+            {
+                RunShared(work, members);
+            }
+            finally
+            {
+                Volatile.Write(ref _owned, 0);
+            }
+        TeamHealth.Report(flops, Stopwatch.GetTimestamp() - start);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -107,10 +112,8 @@ internal static class CpuTeam
                     }
         }
         catch (Exception e) { failure = e; }
-        // Only shares a worker started are waited for (the caller took the others), so a long wait is a stall.
         var spin = new TeamSpin();
         while (Volatile.Read(ref _pending) > 0) spin.Once();
-        if (TeamHealth.IsStall(spin.Waited)) TeamHealth.ReportStall(spin.Waited);
         _work = null;
         var workerFailure = Interlocked.Exchange(ref _failure, null);
         if (failure is not null || workerFailure is not null)

@@ -20,7 +20,7 @@ internal static class GemmThreading
             return;
         }
         if (flops < ParallelFlops) job.Run(0, 1);
-        else CpuTeam.Run(job, threads);
+        else CpuTeam.Run(job, threads, flops);
     }
 
     /// <summary>For tests: on this thread, run every job as <paramref name="members"/> shares in turn; 0 restores the team.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace RnnGpu.Accelerators.Cpu;
@@ -5,27 +6,35 @@ namespace RnnGpu.Accelerators.Cpu;
 /// <summary>
 /// The barrier of a persistent <see cref="CpuTeam"/> job (a recurrence waits on it once per time step). Each phase
 /// bumps a generation counter, so the barrier carries no state a member must know to reuse it. A member spins while
-/// the wait is short and yields its core once it is long, so a member the OS has put on the same core can run. A
-/// member that waited a stall (<see cref="TeamHealth.IsStall"/>) reports it at the end of the phase, and when
-/// <see cref="TeamHealth"/> judges the cores contended, the team's part in the job ends: from the next phase on only
-/// member 0 goes on, with every share, and the others leave. Work must therefore split each phase by the member
-/// count the barrier returns.
+/// the wait is short and yields its core once it is long, so a member the OS has put on the same core can run. When
+/// stalls (waits for a member that lost its core) have taken half the job's time, the team's part in the job ends:
+/// from the next phase on only member 0 goes on, with every share, and the others leave. (Whether later jobs share
+/// the team is <see cref="TeamHealth"/>'s measured choice.) Work must therefore split each phase by the member count
+/// the barrier returns.
 /// </summary>
 internal sealed class TeamBarrier
 {
+    // A wait past 250 µs is a stall: uneven shares and cache misses cost microseconds, a member that lost its core a
+    // time slice. A job that has lost half its time (and 20 ms) to stalls goes on alone.
+    private static readonly long MinStall = Stopwatch.Frequency / 4000, MinLoss = Stopwatch.Frequency / 50;
+
     private int _arrived;
     private long _generation;
+    private long _start;       // when the job started
+    private long _stalls;      // ticks members waited in stalls
     private int _firstPhase;   // 1 until the job's first phase ends: a member just woken may start late, which is no stall
-    private int _contended;    // a member's stall made TeamHealth judge the cores contended
+    private int _contended;    // stalls took half the job's time
     private int _alone;        // member 0 goes on alone
 
     /// <summary>Before a job: every member takes part.</summary>
     public void Reset()
     {
         _arrived = 0;
+        _stalls = 0;
         _contended = 0;
         _alone = 0;
         _firstPhase = 1;
+        _start = Stopwatch.GetTimestamp();
     }
 
     /// <summary>
@@ -48,9 +57,13 @@ internal sealed class TeamBarrier
         bool firstPhase = Volatile.Read(ref _firstPhase) != 0;
         var spin = new TeamSpin();
         while (Volatile.Read(ref _generation) == generation) spin.Once();
-        // Reported after the wait, so it counts the whole stall; a contention verdict takes effect at the next phase.
+        // Counted after the wait, so it counts the whole stall; a verdict takes effect at the next phase.
         long waited = spin.Waited;
-        if (!firstPhase && TeamHealth.IsStall(waited) && TeamHealth.ReportStall(waited)) Volatile.Write(ref _contended, 1);
+        if (!firstPhase && waited > MinStall)
+        {
+            long lost = Interlocked.Add(ref _stalls, waited);
+            if (lost > MinLoss && 2 * lost > Stopwatch.GetTimestamp() - _start) Volatile.Write(ref _contended, 1);
+        }
         return Volatile.Read(ref _alone) != 0 ? 1 : members;
     }
 }

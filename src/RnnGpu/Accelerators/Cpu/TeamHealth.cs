@@ -3,70 +3,79 @@ using System.Diagnostics;
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
-/// Whether the team's members keep pace, and so how many a job gets. A member that waits a quarter of a millisecond
-/// for another (<see cref="IsStall"/>) is waiting for one the OS took off its core. On a shared host that happens now
-/// and then anyway (on the 2-core VM this was tuned on, a vCPU is taken away for 0.3-3 ms several times a second:
-/// about 2% of the time), and the team is still far faster than one thread; when a core is contended (another
-/// process's thread on it, a CPU quota spent, fewer cores than the affinity mask shows), members lose a large part
-/// of their time to such waits, and one thread alone is faster. So the time lost to stalls is kept as a sum that
-/// decays with a 100 ms time constant; past 30 ms (a third of the time lost) jobs run alone for a while (20 ms,
-/// doubling while contention keeps coming back within 2 s, up to 1 s), then try the team again, going back to
-/// running alone at 5 ms lost while that memory lasts.
+/// Whether jobs that could share the team run on it or alone, decided by measuring both. Which is faster depends on
+/// what else the cores do: on a quiet machine two members are 1.4-1.9 times one, even where the host takes a vCPU
+/// away for a millisecond several times a second; with another process spinning on one of the two cores, every
+/// barrier waits for the member that shares it and the team is 1.6 times slower than one thread; a CPU quota or a
+/// core with fewer cycles than the mask suggests falls somewhere between. No count of waits tells these apart as well
+/// as the speed itself. So jobs report their work (flops) and time (<see cref="Report"/>); the team runs in its settled
+/// mode and, after 100 ms of timed jobs and then every 2 s, runs 100 ms of them in the other mode; the other mode
+/// becomes the settled one when it was 5% faster. Probing costs a few percent of the time: the price of noticing
+/// that a neighbour started or stopped.
 /// </summary>
 internal static class TeamHealth
 {
-    // A wait past 250 µs counts as a stall: uneven shares and cache misses cost microseconds, a member that lost its
-    // core costs a time slice. (A step so long that members legitimately differ by more than that loses less than a
-    // third of its time to it, which is no contention verdict.)
-    private static readonly long MinStall = Stopwatch.Frequency / 4000;
-    private static readonly double Decay = Stopwatch.Frequency / 10.0;              // time constant, ticks
-    private static readonly double Contended = 0.3 * Stopwatch.Frequency / 10.0;    // lost ticks that mean contention
-    private static readonly double StillContended = 0.05 * Stopwatch.Frequency / 10.0;   // the same within Memory of the last
-    private static readonly long FirstBackoff = Stopwatch.Frequency / 50, MaxBackoff = Stopwatch.Frequency, Memory = 2 * Stopwatch.Frequency;
+    private const double Margin = 1.05;
+    private static readonly long FirstPeriod = Stopwatch.Frequency / 10, Period = 2 * Stopwatch.Frequency, Probe = Stopwatch.Frequency / 10;
 
     private static readonly Lock Gate = new();
-    private static double _lost;            // ticks lost to stalls, decayed
-    private static long _lostAt;            // when _lost was last brought up to date
-    private static long _aloneUntil;
-    private static long _backoff = FirstBackoff;
-    private static long _lastContention = long.MinValue / 2;
+    private static bool _settledAlone;     // the mode jobs run in between probes
+    private static int _aloneNow;          // 1 while jobs run alone (settled so, or probing it)
+    private static bool _probing;
+    private static bool _probedOnce;
+    private static long _ticks;            // timed jobs of the current phase (settled period or probe)
+    private static double _flops;
+    private static double _settledRate;    // flops per tick of the last settled period
+    private static int _switches;
 
     /// <summary>How many members a job that wants <paramref name="wanted"/> gets now.</summary>
-    public static int Members(int wanted) =>
-        wanted > 1 && Stopwatch.GetTimestamp() < Volatile.Read(ref _aloneUntil) ? 1 : wanted;
+    public static int Members(int wanted) => wanted > 1 && Volatile.Read(ref _aloneNow) != 0 ? 1 : wanted;
 
-    /// <summary>Whether a wait of <paramref name="waited"/> ticks for another member is a stall.</summary>
-    public static bool IsStall(long waited) => waited > MinStall;
+    /// <summary>How often the settled mode changed since the process started (benchmarks report it).</summary>
+    public static int Switches => Volatile.Read(ref _switches);
+
+    /// <summary>Whether jobs now settle alone (between probes).</summary>
+    public static bool SettledAlone => Volatile.Read(ref _aloneNow) != 0 && !_probing;
 
     /// <summary>
-    /// A member stalled for <paramref name="waited"/> ticks. True when that makes the cores contended: the job in
-    /// progress should go on alone.
+    /// A job that wanted more than one member did <paramref name="flops"/> of work in <paramref name="ticks"/> on the
+    /// members <see cref="Members"/> gave it.
     /// </summary>
-    public static bool ReportStall(long waited)
+    public static void Report(double flops, long ticks)
     {
         lock (Gate)
         {
-            long now = Stopwatch.GetTimestamp();
-            _lost = _lost * Math.Exp(-(now - _lostAt) / Decay) + waited;
-            _lostAt = now;
-            bool recent = now - _lastContention < Memory;
-            if (_lost < (recent ? StillContended : Contended)) return false;
-            _backoff = recent ? Math.Min(2 * _backoff, MaxBackoff) : FirstBackoff;
-            _lastContention = now;
-            Volatile.Write(ref _aloneUntil, now + _backoff);
-            return true;
+            _ticks += ticks;
+            _flops += flops;
+            if (_ticks < (_probing ? Probe : _probedOnce ? Period : FirstPeriod)) return;
+            double rate = _flops / _ticks;
+            if (!_probing)
+            {
+                _settledRate = rate;
+                _probing = _probedOnce = true;
+                Volatile.Write(ref _aloneNow, _settledAlone ? 0 : 1);
+            }
+            else
+            {
+                if (rate > _settledRate * Margin)
+                {
+                    _settledAlone = !_settledAlone;
+                    _switches++;
+                }
+                _probing = false;
+                Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
+            }
+            (_ticks, _flops) = (0, 0);
         }
     }
 
-    /// <summary>For tests: forgets every stall, so the next job gets the whole team.</summary>
+    /// <summary>For tests: back to the start, the team settled and no probe made yet.</summary>
     internal static void Forget()
     {
         lock (Gate)
         {
-            _lost = 0;
-            _backoff = FirstBackoff;
-            _lastContention = long.MinValue / 2;
-            Volatile.Write(ref _aloneUntil, 0);
+            (_settledAlone, _probing, _probedOnce, _ticks, _flops, _settledRate) = (false, false, false, 0, 0, 0);
+            Volatile.Write(ref _aloneNow, 0);
         }
     }
 }
