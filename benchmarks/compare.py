@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Compares `rnngpu bench --backend cpu` with benchmarks/pytorch_cpu.py on the shapes and targets of the
-CPU speed issue. Both print JSON lines; benchmarks/compare_pytorch.sh runs them interleaved over several
-rounds into one file, and this script takes, for each case and side, the median over the rounds of each
-run's median, prints the table, and writes the results as JSON (and the tables as markdown).
+"""Compares `rnngpu bench --backend cpu` with its peers on the shapes and targets of the CPU speed issue: PyTorch 1.13
+(benchmarks/pytorch_cpu.py, numpy/OpenBLAS for the GEMMs) and ONNX Runtime 1.32 (ortbench). Every side prints JSON
+lines; compare_pytorch.sh and compare_onnxruntime.sh run them interleaved over several rounds into one file, and this
+script takes, for each case and side, the median over the rounds of each run's median (a peer in its fastest thread
+setting), prints the tables, and writes the results as JSON and the tables as markdown.
 
-    compare.py --cases                                  the benchmark cases, one argument line each
-    compare.py LINES.jsonl --json OUT.json [--markdown OUT.md]
+    compare.py --cases | --ort-cases | --ort-models      the cases of either script, one argument line each
+    compare.py LINES.jsonl [--peer pytorch|onnxruntime] --setting SETTING --json OUT.json [--markdown OUT.md]
 """
 import argparse
 import datetime
@@ -19,48 +20,81 @@ import sys
 RNN_SHAPES = [(64, 100, 64, 256, 1), (16, 50, 128, 512, 2)]       # batch, seq, input, hidden, layers
 GEMM_SHAPES = [(512, 512, 512), (1024, 1024, 1024), (64, 256, 256), (6400, 256, 64)]   # M, N, K
 STREAM_SHAPE = (1, 64, 256)                                         # batch, input, hidden
+RECURRENCE_SHAPES = [(64, 100, 256), (16, 50, 512), (1, 100, 256)]  # batch, seq, hidden: the recurrence alone
 SWEEP_HIDDEN = [64, 128, 256, 512, 1024]                            # forward, batch 64, seq 50, input 64
 SWEEP_SHAPE = (64, 50, 64)
-RNN_RATIO_TARGET, GEMM_FRACTION_TARGET, STREAM_US_TARGET = 0.5, 0.8, 5.0
+ORT_TARGETS = [(1, 100, 64, 256, 1), (8, 100, 64, 256, 1), (64, 100, 64, 256, 1), (16, 50, 128, 512, 2)]
+BATCH_SWEEP = [1, 2, 4, 8, 16, 32, 64]                              # forward, seq 100, input 64, hidden 256
+BATCH_SWEEP_SHAPE = (100, 64, 256)
+RNN_RATIO_TARGET, GEMM_FRACTION_TARGET, STREAM_US_TARGET = 0.5, 0.8, 2.0
+COMMANDS = {"pytorch": "bash benchmarks/compare_pytorch.sh", "onnxruntime": "bash benchmarks/compare_onnxruntime.sh"}
 
 
 def cases():
-    """Argument lines understood by both `rnngpu bench` and pytorch_cpu.py."""
+    """Argument lines of compare_pytorch.sh, understood by both `rnngpu bench` and pytorch_cpu.py."""
     for b, t, i, h, l in RNN_SHAPES:
-        yield f"--op rnn --mode both --batch {b} --seq {t} --input {i} --hidden {h} --layers {l} --warmup 1 --iters 5"
+        yield f"--op rnn --mode both --batch {b} --seq {t} --input {i} --hidden {h} --layers {l} --warmup 3 --iters 15"
     for m, n, k in GEMM_SHAPES:
         iters = max(10, min(500, int(2e10 / (2 * m * n * k))))   # about 20 GFLOP of work per run, 10 to 500 iterations
         yield f"--op gemm --m {m} --n {n} --k {k} --warmup 3 --iters {iters}"
     b, i, h = STREAM_SHAPE
     yield f"--op stream --batch {b} --input {i} --hidden {h} --warmup 1000 --iters 20000"
+    for b, t, h in RECURRENCE_SHAPES:                            # the engine's alone: PyTorch has no such op
+        yield f"--op recurrence --batch {b} --seq {t} --hidden {h} --warmup 3 --iters {max(20, min(1000, int(2e7 / (b * t * h))))}"
     b, t, i = SWEEP_SHAPE
     for h in SWEEP_HIDDEN:
         yield f"--op rnn --mode infer --batch {b} --seq {t} --input {i} --hidden {h} --layers 1 --warmup 1 --iters 5"
+
+
+def ort_iters(b, t, h, layers):
+    """About 0.3 s of timed forward passes per run (the engine's time at 2 cores as the guide), 10 to 2000 of them."""
+    return max(10, min(2000, int(3e7 / (b * t * h * layers))))
+
+
+def ort_cases():
+    """Argument lines of compare_onnxruntime.sh: the targets, then the batch sweep (marked --sweep: PyTorch runs it too)."""
+    t, i, h = BATCH_SWEEP_SHAPE
+    for b, t2, i2, h2, l in ORT_TARGETS:
+        if (t2, i2, h2, l) == (t, i, h, 1) and b in BATCH_SWEEP:
+            continue                                             # timed in the sweep
+        yield f"--batch {b} --seq {t2} --input {i2} --hidden {h2} --layers {l} --iters {ort_iters(b, t2, h2, l)}"
+    for b in BATCH_SWEEP:
+        yield f"--batch {b} --seq {t} --input {i} --hidden {h} --layers 1 --iters {ort_iters(b, t, h, 1)} --sweep"
+
+
+def ort_models():
+    """INPUT:HIDDEN:LAYERS of every model the ONNX Runtime comparison exports."""
+    return sorted({f"{i}:{h}:{l}" for _, _, i, h, l in ORT_TARGETS})
+
+
+def side_of(line):
+    return {"cpu": "ours", "onnxruntime": "onnxruntime"}.get(line["backend"], "pytorch")
 
 
 def key(line):
     """What a line measured: op, mode and shape, whichever side ran it."""
     if line["op"] == "gemm":
         return ("gemm", "", (line["m"], line["n"], line["k"]))
+    if line["op"] == "recurrence":
+        return ("recurrence", "", (line["batch"], line["seq"], line["hidden"]))
     shape = (line["batch"], line["seq"], line["input"], line["hidden"], line["layers"])
     return (line["op"], line.get("mode", ""), shape)
 
 
 def load(path):
-    """{(key, side): {device: [lines]}}, side 'ours' for the engine's CPU back end, 'ref' for PyTorch/numpy;
-    the device string tells a side's configurations apart (PyTorch's thread settings)."""
+    """{(key, side): {device: [lines]}}, side 'ours', 'pytorch' or 'onnxruntime'; the device string tells a side's
+    configurations apart (its thread settings)."""
     runs = {}
     with open(path) as f:
         for text in f:
             if text.strip():
                 line = json.loads(text)
-                side = "ours" if line["backend"] == "cpu" else "ref"
-                runs.setdefault((key(line), side), {}).setdefault(line["device"], []).append(line)
+                runs.setdefault((key(line), side_of(line)), {}).setdefault(line["device"], []).append(line)
     return runs
 
 
 def best(runs, k, side):
-    """The summary of the side's fastest configuration for case k (the reference at its best), or None."""
+    """The summary of the side's fastest configuration for case k (a peer at its best), or None."""
     summaries = [summary(lines) for lines in runs.get((k, side), {}).values()]
     return min(summaries, key=lambda s: s["ms"], default=None)
 
@@ -74,24 +108,27 @@ def summary(lines):
             "runs": len(lines), "device": lines[0]["device"]}
 
 
-def rows(runs):
-    get = lambda k, side: best(runs, k, side)
+def ratio_row(case, mode, ours, ref, peer_name):
+    ratio = ours["ms"] / ref["ms"] if ours and ref else None
+    return {"case": case, "mode": mode, "ours": ours, "ref": ref, "ratio": ratio,
+            "target": f"time <= {RNN_RATIO_TARGET}x {peer_name}", "met": ratio is not None and ratio <= RNN_RATIO_TARGET}
+
+
+def pytorch_rows(runs):
     result = []
     for b, t, i, h, l in RNN_SHAPES:
         for mode in ("train", "infer"):
-            ours, ref = get(("rnn", mode, (b, t, i, h, l)), "ours"), get(("rnn", mode, (b, t, i, h, l)), "ref")
-            ratio = ours["ms"] / ref["ms"] if ours and ref else None
-            result.append({"case": f"B{b} T{t} I{i} H{h} L{l}", "mode": mode, "ours": ours, "ref": ref, "ratio": ratio,
-                           "target": f"time <= {RNN_RATIO_TARGET}x PyTorch", "met": ratio is not None and ratio <= RNN_RATIO_TARGET})
+            k = ("rnn", mode, (b, t, i, h, l))
+            result.append(ratio_row(f"B{b} T{t} I{i} H{h} L{l}", mode, best(runs, k, "ours"), best(runs, k, "pytorch"), "PyTorch"))
     for m, n, k in GEMM_SHAPES:
-        ours, ref = get(("gemm", "", (m, n, k)), "ours"), get(("gemm", "", (m, n, k)), "ref")
+        ours, ref = best(runs, ("gemm", "", (m, n, k)), "ours"), best(runs, ("gemm", "", (m, n, k)), "pytorch")
         ratio = ours["ms"] / ref["ms"] if ours and ref else None
         fraction = ours["gflops"] / ref["gflops"] if ours and ref else None
         result.append({"case": f"GEMM {m}x{n}x{k}", "mode": "sgemm", "ours": ours, "ref": ref, "ratio": ratio, "fraction": fraction,
                        "target": f"GFLOP/s >= {GEMM_FRACTION_TARGET:.0%} numpy", "met": fraction is not None and fraction >= GEMM_FRACTION_TARGET})
     b, i, h = STREAM_SHAPE
     k = ("stream", "infer", (b, 1, i, h, 1))
-    ours, ref = get(k, "ours"), get(k, "ref")
+    ours, ref = best(runs, k, "ours"), best(runs, k, "pytorch")
     ratio = ours["ms"] / ref["ms"] if ours and ref else None
     # Under one byte per step: nothing allocated at every step (a one-off allocation during the timed
     # steps shows as a fraction of a byte, and is printed as such).
@@ -101,13 +138,34 @@ def rows(runs):
     return result
 
 
-def sweep(runs):
+def ort_rows(runs):
+    result = []
+    for b, t, i, h, l in ORT_TARGETS:
+        k = ("rnn", "infer", (b, t, i, h, l))
+        result.append(ratio_row(f"B{b} T{t} I{i} H{h} L{l}", "infer", best(runs, k, "ours"), best(runs, k, "onnxruntime"), "ONNX Runtime"))
+    return result
+
+
+def hidden_sweep(runs):
     b, t, i = SWEEP_SHAPE
     points = []
     for h in SWEEP_HIDDEN:
         k = ("rnn", "infer", (b, t, i, h, 1))
-        ours, ref = best(runs, k, "ours"), best(runs, k, "ref")
-        points.append({"hidden": h, "ours_ms_per_step": ours["ms"] / t if ours else None, "ref_ms_per_step": ref["ms"] / t if ref else None})
+        ours, ref = best(runs, k, "ours"), best(runs, k, "pytorch")
+        points.append({"x": h, "ours": ours["ms"] / t if ours else None, "pytorch": ref["ms"] / t if ref else None})
+    return points
+
+
+def batch_sweep(runs):
+    t, i, h = BATCH_SWEEP_SHAPE
+    points = []
+    for b in BATCH_SWEEP:
+        k = ("rnn", "infer", (b, t, i, h, 1))
+        point = {"x": b}
+        for side in ("ours", "onnxruntime", "pytorch"):
+            s = best(runs, k, side)
+            point[side] = s["ms"] if s else None
+        points.append(point)
     return points
 
 
@@ -115,8 +173,10 @@ def fmt_side(row, side):
     s = row[side]
     if s is None:
         return "-"
-    threads = re.search(r"intra-op threads (\d+)", s["device"]) if side == "ref" else None
-    config = f" [{threads.group(1)} intra-op]" if threads else ""
+    threads = re.search(r"intra-op threads (\d+)(?:, OpenBLAS threads (\w+))?", s["device"]) if side == "ref" else None
+    config = ""
+    if threads:
+        config = f" [{threads.group(1)} intra-op" + (f", {threads.group(2)} BLAS" if threads.group(2) else "") + "]"
     if row["mode"] == "sgemm":
         return f"{s['ms']:.3g} ms ({s['gflops']:.3g} GFLOP/s)"
     if row["mode"] == "one step":
@@ -130,18 +190,30 @@ def met_text(row):
     return text + (f" ({row['fraction']:.0%} of numpy)" if row.get("fraction") is not None else "")
 
 
-def table(result):
-    head = ["shape", "mode", "ours (rnngpu CPU)", "PyTorch / numpy", "ratio (time)", "target", "met"]
+def table(result, peer_name):
+    head = ["shape", "mode", "ours (rnngpu CPU)", peer_name, "ratio (time)", "target", "met"]
     body = [[r["case"], r["mode"], fmt_side(r, "ours"), fmt_side(r, "ref"),
              f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-", r["target"], met_text(r)] for r in result]
     return head, body
 
 
-def sweep_table(points):
-    head = ["hidden", "ours ms/step", "PyTorch ms/step", "ratio (time)"]
+def sweep_table(points, sides, unit):
     f = lambda v: f"{v:.4g}" if v is not None else "-"
-    body = [[str(p["hidden"]), f(p["ours_ms_per_step"]), f(p["ref_ms_per_step"]),
-             f"{p['ours_ms_per_step'] / p['ref_ms_per_step']:.2f}x" if p["ours_ms_per_step"] and p["ref_ms_per_step"] else "-"] for p in points]
+    head = [points[0]["label"]] + [f"{name} {unit}" for _, name in sides] + [f"ours / {name}" for _, name in sides[1:]]
+    body = [[str(p["x"])] + [f(p[field]) for field, _ in sides]
+            + [f"{p['ours'] / p[field]:.2f}x" if p["ours"] and p[field] else "-" for field, _ in sides[1:]] for p in points]
+    return head, body
+
+
+def recurrence_table(runs):
+    """The recurrence alone against the GEMM's speed: how far the latency-bound part is from what the core sustains."""
+    gemm = best(runs, ("gemm", "", (1024, 1024, 1024)), "ours")
+    head = ["recurrence", "ms", "GFLOP/s", "of the 1024³ GEMM's GFLOP/s"]
+    body = []
+    for b, t, h in RECURRENCE_SHAPES:
+        s = best(runs, ("recurrence", "", (b, t, h)), "ours")
+        if s:
+            body.append([f"B{b} T{t} H{h}", f"{s['ms']:.4g}", f"{s['gflops']:.4g}", f"{s['gflops'] / gemm['gflops']:.0%}" if gemm else "-"])
     return head, body
 
 
@@ -164,47 +236,77 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
+def report(runs, peer):
+    """(title lines, [(caption, head, body)], json fields) of one comparison."""
+    if peer == "pytorch":
+        result = pytorch_rows(runs)
+        points = hidden_sweep(runs)
+        for p in points:
+            p["label"] = "hidden"
+        b, t, i = SWEEP_SHAPE
+        sides = [("ours", "ours"), ("pytorch", "PyTorch")]
+        tables = [("", *table(result, "PyTorch / numpy")),
+                  (f"Forward time per step vs hidden size (batch {b}, seq {t}, input {i}, 1 layer):", *sweep_table(points, sides, "ms/step"))]
+        rec = recurrence_table(runs)
+        if rec[1]:
+            tables.append(("The recurrence alone (`rnngpu bench --op recurrence`, tanh, one layer) beside the GEMM:", *rec))
+        plot = {"kind": "hidden", "title": f"Forward pass, time per step vs hidden size (batch {b}, {t} steps, input {i}, 1 tanh layer)",
+                "x_label": "hidden size (log scale)", "y_label": "ms per time step (log scale)", "series": sides}
+    else:
+        result = ort_rows(runs)
+        points = batch_sweep(runs)
+        for p in points:
+            p["label"] = "batch"
+        t, i, h = BATCH_SWEEP_SHAPE
+        sides = [("ours", "ours"), ("onnxruntime", "ONNX Runtime"), ("pytorch", "PyTorch")]
+        tables = [("", *table(result, "ONNX Runtime")),
+                  (f"Forward pass vs batch size ({t} steps, input {i}, hidden {h}, 1 layer):", *sweep_table(points, sides, "ms"))]
+        plot = {"kind": "batch", "title": f"Forward pass vs batch size ({t} steps, input {i}, hidden {h}, 1 tanh layer)",
+                "x_label": "batch size (log scale)", "y_label": "ms per forward pass (log scale)", "series": sides}
+    return result, points, tables, plot
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("lines", nargs="?", help="JSON lines of both sides")
-    p.add_argument("--cases", action="store_true", help="print the benchmark cases and exit")
+    p.add_argument("lines", nargs="?", help="JSON lines of every side")
+    p.add_argument("--cases", action="store_true", help="print compare_pytorch.sh's cases and exit")
+    p.add_argument("--ort-cases", action="store_true", help="print compare_onnxruntime.sh's cases and exit")
+    p.add_argument("--ort-models", action="store_true", help="print the models compare_onnxruntime.sh exports and exit")
+    p.add_argument("--peer", choices=sorted(COMMANDS), default="pytorch", help="which comparison the lines are")
+    p.add_argument("--setting", default="two-cores", help="the machine setting they ran in (benchmarks/settings.sh)")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--markdown", help="write the tables here as markdown, with the run's date, machine and command")
     a = p.parse_args()
-    if a.cases:
-        print("\n".join(cases()))
+    listing = cases() if a.cases else ort_cases() if a.ort_cases else ort_models() if a.ort_models else None
+    if listing is not None:
+        print("\n".join(listing))
         return
     if not a.lines:
-        p.error("give the JSON lines file, or --cases")
+        p.error("give the JSON lines file, or --cases / --ort-cases / --ort-models")
     runs = load(a.lines)
-    result, points = rows(runs), sweep(runs)
+    result, points, tables, plot = report(runs, a.peer)
     # The measurement's date: when its last line was written, also when the tables are redone later.
     date = datetime.datetime.fromtimestamp(os.path.getmtime(a.lines), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rounds = max((len(lines) for (_, side), per_device in runs.items() if side == "ours" for lines in per_device.values()), default=0)
     devices = sorted({device for per_device in runs.values() for device in per_device})
-    about = (f"Measured {date} on {machine()}: `bash benchmarks/compare_pytorch.sh` ({rounds} interleaved rounds; "
-             f"each figure the median over the rounds of each run's median; PyTorch in its faster thread setting "
-             f"for each case, in brackets). Sides: {'; '.join(devices)}.")
-    head, body = table(result)
-    shead, sbody = sweep_table(points)
+    command = f"SETTING={a.setting} {COMMANDS[a.peer]}"
+    about = (f"Measured {date} on {machine()}, setting {a.setting}: `{command}` ({rounds} interleaved rounds; each figure the "
+             f"median over the rounds of each run's median; each peer in its fastest thread setting for each case, in brackets). "
+             f"Sides: {'; '.join(devices)}.")
     print(about)
-    print()
-    print(plain(head, body))
-    print()
-    print(f"Forward time per step vs hidden size (batch {SWEEP_SHAPE[0]}, seq {SWEEP_SHAPE[1]}, input {SWEEP_SHAPE[2]}, 1 layer):")
-    print(plain(shead, sbody))
+    for caption, head, body in tables:
+        print(("\n" + caption if caption else "") + "\n" + plain(head, body))
     met = sum(r["met"] for r in result)
     print(f"\ntargets met: {met} of {len(result)}")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"date": date, "machine": machine(), "command": "bash benchmarks/compare_pytorch.sh", "rounds": rounds,
-                       "sides": devices, "rows": result, "sweep": points, "sweep_shape": {"batch": SWEEP_SHAPE[0], "seq": SWEEP_SHAPE[1], "input": SWEEP_SHAPE[2]}},
-                      f, indent=1)
+            json.dump({"date": date, "machine": machine(), "setting": a.setting, "command": command, "rounds": rounds, "sides": devices,
+                       "rows": result, "sweep": points, "plot": plot}, f, indent=1)
     if a.markdown:
         with open(a.markdown, "w") as f:
-            f.write(about + "\n\n" + markdown(head, body) + "\n\n"
-                    + f"Forward time per step vs hidden size (batch {SWEEP_SHAPE[0]}, seq {SWEEP_SHAPE[1]}, input {SWEEP_SHAPE[2]}, 1 layer):\n\n"
-                    + markdown(shead, sbody) + "\n")
+            f.write(about + "\n")
+            for caption, head, body in tables:
+                f.write(("\n" + caption + "\n" if caption else "") + "\n" + markdown(head, body) + "\n")
 
 
 if __name__ == "__main__":
