@@ -5,8 +5,11 @@ lines; compare_pytorch.sh and compare_onnxruntime.sh run them interleaved over s
 script takes, for each case and side, the median over the rounds of each run's median (a peer in its fastest thread
 setting), prints the tables, and writes the results as JSON and the tables as markdown.
 
-    compare.py --cases | --ort-cases | --ort-models      the cases of either script, one argument line each
-    compare.py LINES.jsonl [--peer pytorch|onnxruntime] --setting SETTING --json OUT.json [--markdown OUT.md]
+    compare.py --cases | --ort-cases | --ort-models      the cases of either script, one line each
+    compare.py LINES.jsonl [--peer pytorch|onnxruntime] [--setting SETTING] [--json OUT.json] [--markdown OUT.md]
+
+The first line of LINES.jsonl (written by the scripts) gives the setting and the command of the run; --setting
+overrides it.
 """
 import argparse
 import datetime
@@ -28,6 +31,9 @@ BATCH_SWEEP = [1, 2, 4, 8, 16, 32, 64]                              # forward, s
 BATCH_SWEEP_SHAPE = (100, 64, 256)
 RNN_RATIO_TARGET, GEMM_FRACTION_TARGET, STREAM_US_TARGET = 0.5, 0.8, 2.0
 COMMANDS = {"pytorch": "bash benchmarks/compare_pytorch.sh", "onnxruntime": "bash benchmarks/compare_onnxruntime.sh"}
+SETTINGS = {"two-cores": "both cores free, every side unpinned",            # benchmarks/settings.sh
+            "one-core": "every timed process confined to core 0 by taskset -c 0",
+            "busy-neighbour": "another process spinning on core 1 throughout, every side unpinned"}
 
 
 def cases():
@@ -47,19 +53,27 @@ def cases():
 
 
 def ort_iters(b, t, h, layers):
-    """About 0.3 s of timed forward passes per run (the engine's time at 2 cores as the guide), 10 to 2000 of them."""
-    return max(10, min(2000, int(3e7 / (b * t * h * layers))))
+    """About 0.6 s of the engine's timed forward passes per run at 2 cores (the peers' take 1.5-5x as long), 20 to 3000
+    of them: many at batch 1, whose passes take a fraction of a millisecond, few at batch 64. With the warm-ups and
+    process starts, a round of compare_onnxruntime.sh takes about 2 minutes on 2 cores."""
+    return max(20, min(3000, int(6e7 / (b * t * h * layers))))
+
+
+def model_name(i, h, l):
+    """The file name (less .onnx, .x.npy, .y.npy) export_onnx.py gives the model of input i, hidden h, l layers."""
+    return f"rnn_I{i}_H{h}_L{l}"
 
 
 def ort_cases():
-    """Argument lines of compare_onnxruntime.sh: the targets, then the batch sweep (marked --sweep: PyTorch runs it too)."""
+    """Lines of compare_onnxruntime.sh, `MODEL KIND OPTIONS`: the model's file name, `target` or `sweep` (PyTorch runs
+    the sweep too), and the options both `rnngpu bench` and ortbench take. The targets first, then the batch sweep."""
     t, i, h = BATCH_SWEEP_SHAPE
     for b, t2, i2, h2, l in ORT_TARGETS:
         if (t2, i2, h2, l) == (t, i, h, 1) and b in BATCH_SWEEP:
             continue                                             # timed in the sweep
-        yield f"--batch {b} --seq {t2} --input {i2} --hidden {h2} --layers {l} --iters {ort_iters(b, t2, h2, l)}"
+        yield f"{model_name(i2, h2, l)} target --batch {b} --seq {t2} --input {i2} --hidden {h2} --layers {l} --iters {ort_iters(b, t2, h2, l)}"
     for b in BATCH_SWEEP:
-        yield f"--batch {b} --seq {t} --input {i} --hidden {h} --layers 1 --iters {ort_iters(b, t, h, 1)} --sweep"
+        yield f"{model_name(i, h, 1)} sweep --batch {b} --seq {t} --input {i} --hidden {h} --layers 1 --iters {ort_iters(b, t, h, 1)}"
 
 
 def ort_models():
@@ -82,15 +96,18 @@ def key(line):
 
 
 def load(path):
-    """{(key, side): {device: [lines]}}, side 'ours', 'pytorch' or 'onnxruntime'; the device string tells a side's
-    configurations apart (its thread settings)."""
-    runs = {}
+    """({(key, side): {device: [lines]}}, meta): side 'ours', 'pytorch' or 'onnxruntime', the device string telling a
+    side's configurations apart (its thread settings); meta the run's {"setting", "command", ...} line, or {}."""
+    runs, meta = {}, {}
     with open(path) as f:
         for text in f:
             if text.strip():
                 line = json.loads(text)
+                if "meta" in line:
+                    meta = line["meta"]
+                    continue
                 runs.setdefault((key(line), side_of(line)), {}).setdefault(line["device"], []).append(line)
-    return runs
+    return runs, meta
 
 
 def best(runs, k, side):
@@ -186,6 +203,8 @@ def fmt_side(row, side):
 
 
 def met_text(row):
+    if row["ours"] is None or row["ref"] is None:
+        return "-"                                               # not measured (a CASES_FILTER run)
     text = "yes" if row["met"] else "no"
     return text + (f" ({row['fraction']:.0%} of numpy)" if row.get("fraction") is not None else "")
 
@@ -272,8 +291,9 @@ def main():
     p.add_argument("--cases", action="store_true", help="print compare_pytorch.sh's cases and exit")
     p.add_argument("--ort-cases", action="store_true", help="print compare_onnxruntime.sh's cases and exit")
     p.add_argument("--ort-models", action="store_true", help="print the models compare_onnxruntime.sh exports and exit")
-    p.add_argument("--peer", choices=sorted(COMMANDS), default="pytorch", help="which comparison the lines are")
-    p.add_argument("--setting", default="two-cores", help="the machine setting they ran in (benchmarks/settings.sh)")
+    p.add_argument("--peer", choices=sorted(COMMANDS), help="which comparison the lines are (default: onnxruntime if they have "
+                   "ONNX Runtime lines, else pytorch)")
+    p.add_argument("--setting", help="the machine setting they ran in (benchmarks/settings.sh; default: from the lines' first line)")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--markdown", help="write the tables here as markdown, with the run's date, machine and command")
     a = p.parse_args()
@@ -283,24 +303,28 @@ def main():
         return
     if not a.lines:
         p.error("give the JSON lines file, or --cases / --ort-cases / --ort-models")
-    runs = load(a.lines)
+    runs, meta = load(a.lines)
+    setting = a.setting or meta.get("setting", "two-cores")
+    a.peer = a.peer or ("onnxruntime" if any(side == "onnxruntime" for _, side in runs) else "pytorch")
     result, points, tables, plot = report(runs, a.peer)
     # The measurement's date: when its last line was written, also when the tables are redone later.
     date = datetime.datetime.fromtimestamp(os.path.getmtime(a.lines), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     rounds = max((len(lines) for (_, side), per_device in runs.items() if side == "ours" for lines in per_device.values()), default=0)
     devices = sorted({device for per_device in runs.values() for device in per_device})
-    command = f"SETTING={a.setting} {COMMANDS[a.peer]}"
-    about = (f"Measured {date} on {machine()}, setting {a.setting}: `{command}` ({rounds} interleaved rounds; each figure the "
-             f"median over the rounds of each run's median; each peer in its fastest thread setting for each case, in brackets). "
-             f"Sides: {'; '.join(devices)}.")
+    command = meta["command"] if meta and setting == meta.get("setting") else f"SETTING={setting} {COMMANDS[a.peer]}"
+    filtered = (f" A test run over the cases matching CASES_FILTER='{meta['cases_filter']}' only, not a result."
+                if meta.get("cases_filter") else "")
+    about = (f"Measured {date} on {machine()}, setting {setting} ({SETTINGS.get(setting, 'see benchmarks/settings.sh')}): `{command}` ({rounds} interleaved "
+             f"round{'s' if rounds != 1 else ''}; each figure the median over the rounds of each run's median; each peer in its fastest thread setting "
+             f"for each case, in brackets). Sides: {'; '.join(devices)}.{filtered}")
     print(about)
     for caption, head, body in tables:
         print(("\n" + caption if caption else "") + "\n" + plain(head, body))
-    met = sum(r["met"] for r in result)
-    print(f"\ntargets met: {met} of {len(result)}")
+    met, measured = sum(r["met"] for r in result), sum(r["ours"] is not None and r["ref"] is not None for r in result)
+    print(f"\ntargets met: {met} of {len(result)}" + (f" ({len(result) - measured} not measured)" if measured < len(result) else ""))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"date": date, "machine": machine(), "setting": a.setting, "command": command, "rounds": rounds, "sides": devices,
+            json.dump({"date": date, "machine": machine(), "setting": setting, "command": command, "rounds": rounds, "sides": devices,
                        "rows": result, "sweep": points, "plot": plot}, f, indent=1)
     if a.markdown:
         with open(a.markdown, "w") as f:

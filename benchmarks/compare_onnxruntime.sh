@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# The inference comparison with ONNX Runtime of docs/benchmarks.md: builds Release (the CLI and ortbench, ONNX Runtime
-# 1.32 through its C# API), exports the models with PyTorch (export_onnx.py; ortbench checks each against PyTorch's
-# output before timing), then on every case of `compare.py --ort-cases` runs `rnngpu bench --backend cpu --mode infer`,
-# ortbench in each of its thread settings and, for the batch sweep, PyTorch's forward pass, interleaved for ROUNDS
-# rounds, in the machine setting SETTING (benchmarks/settings.sh: two-cores, one-core or busy-neighbour). compare.py
-# prints the tables and plot_svg.py draws time against batch size.
+# The inference comparison with ONNX Runtime of docs/benchmarks.md: builds Release (the CLI, and ortbench: ONNX Runtime
+# 1.32 through its C# API), exports the models with PyTorch (export_onnx.py), then on every case of
+# `compare.py --ort-cases` runs `rnngpu bench --backend cpu --op rnn --mode infer` and ortbench in each of its thread
+# settings (each ortbench run first checks the model's output against PyTorch's, --check), and on the batch sweep
+# PyTorch's forward pass too (pytorch_cpu.py in each of its thread settings), interleaved for ROUNDS rounds, in the
+# machine setting SETTING (benchmarks/settings.sh: two-cores, one-core or busy-neighbour). compare.py prints the
+# tables and plot_svg.py draws the time against the batch size.
 #
-#   [SETTING=one-core] [ROUNDS=3] bash benchmarks/compare_onnxruntime.sh [OUT_DIR]   # default OUT_DIR out/compare-ort/SETTING
+#   [SETTING=two-cores|one-core|busy-neighbour] [ROUNDS=3] [CASES_FILTER=REGEX] bash benchmarks/compare_onnxruntime.sh [OUT_DIR]
 #
-# Writes OUT_DIR/lines.jsonl, OUT_DIR/compare.json, OUT_DIR/table.md and docs/benchmarks-batch-SETTING.svg. About
-# 5 minutes on 2 cores.
+# OUT_DIR defaults to out/compare-ort/SETTING. Writes OUT_DIR/lines.jsonl (every JSON line), OUT_DIR/compare.json,
+# OUT_DIR/table.md (to paste into docs/benchmarks.md) and docs/benchmarks-batch-SETTING.svg (OUT_DIR/... when
+# CASES_FILTER is set). About 6 minutes on 2 cores at ROUNDS=3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source benchmarks/settings.sh
-
-out=${1:-out/compare-ort/$setting}
-rounds=${ROUNDS:-3}
 python=${PYTHON:-/usr/bin/python3}     # the system Python has torch 1.13 and numpy; pyenv's python3 has neither
+rounds=${ROUNDS:-3}
+source benchmarks/settings.sh
+out=${1:-out/compare-ort/$setting}
 
 dotnet build src/RnnGpu.Cli -c Release --nologo -v quiet
 dotnet build benchmarks/RnnGpu.OrtBench -c Release --nologo -v quiet
@@ -27,34 +28,32 @@ mkdir -p "$out"
 models=out/onnx
 mapfile -t shapes < <("$python" benchmarks/compare.py --ort-models)
 "$python" benchmarks/export_onnx.py "$models" "${shapes[@]}" > /dev/null
-for shape in "${shapes[@]}"; do
-    IFS=: read -r i h l <<< "$shape"
-    base=$models/rnn_I${i}_H${h}_L${l}
-    "$ortbench" --model "$base.onnx" --batch 3 --seq 7 --input "$i" --hidden "$h" --layers "$l" --warmup 0 --iters 1 \
-        --check "$base.x.npy" "$base.y.npy" > /dev/null
-done
+mapfile -t cases < <(select_cases --ort-cases)
 
 lines=$out/lines.jsonl
-: > "$lines"
-mapfile -t cases < <("$python" benchmarks/compare.py --ort-cases)
+meta_line benchmarks/compare_onnxruntime.sh > "$lines"
+setting_begin
 for round in $(seq "$rounds"); do
     for case in "${cases[@]}"; do
-        echo "$setting, round $round/$rounds: $case" >&2
-        read -r -a a <<< "$case"    # --batch B --seq T --input I --hidden H --layers L --iters N [--sweep]
-        opts=("${a[@]:0:12}")
+        echo "$setting, round $round/$rounds, ${SECONDS}s: $case" >&2
+        read -r model kind options <<< "$case"     # rnn_I{i}_H{h}_L{l} target|sweep --batch B --seq T ... --iters N
+        read -r -a opts <<< "$options"
         timed "$rnngpu" bench --backend cpu --op rnn --mode infer "${opts[@]}" --warmup 3 >> "$lines"
         for threads in "${ort_configs[@]}"; do
-            timed "$ortbench" --model "$models/rnn_I${a[5]}_H${a[7]}_L${a[9]}.onnx" "${opts[@]}" --warmup 3 --threads "$threads" >> "$lines"
+            timed "$ortbench" --model "$models/$model.onnx" --check "$models/$model.x.npy" "$models/$model.y.npy" \
+                "${opts[@]}" --warmup 3 --threads "$threads" >> "$lines"
         done
-        if [ "${a[12]:-}" = --sweep ]; then
-            for config in "${torch_configs[@]}"; do
-                OPENBLAS_NUM_THREADS=${config#*:} timed "$python" benchmarks/pytorch_cpu.py --op rnn --mode infer "${opts[@]}" --warmup 3 \
-                    --threads "${config%:*}" >> "$lines"
-            done
-        fi
+        [ "$kind" = sweep ] || continue
+        for config in "${torch_configs[@]}"; do
+            OPENBLAS_NUM_THREADS=${config#*:} timed "$python" benchmarks/pytorch_cpu.py --op rnn --mode infer "${opts[@]}" \
+                --warmup 3 --threads "${config%:*}" --max-seconds 5 >> "$lines"
+        done
     done
 done
+stop_neighbour
+echo "measured in ${SECONDS}s" >&2
 
-"$python" benchmarks/compare.py "$lines" --peer onnxruntime --setting "$setting" --json "$out/compare.json" --markdown "$out/table.md"
-"$python" benchmarks/plot_svg.py "$out/compare.json" "docs/benchmarks-batch-$setting.svg"
-echo "wrote $lines, $out/compare.json, $out/table.md, docs/benchmarks-batch-$setting.svg" >&2
+plot=$(plot_path benchmarks-batch)
+"$python" benchmarks/compare.py "$lines" --peer onnxruntime --json "$out/compare.json" --markdown "$out/table.md"
+"$python" benchmarks/plot_svg.py "$out/compare.json" "$plot"
+echo "wrote $lines, $out/compare.json, $out/table.md" >&2

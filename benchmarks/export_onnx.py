@@ -14,11 +14,13 @@ import warnings
 import numpy as np
 import torch
 
+from compare import model_name        # benchmarks/compare.py: the file names compare_onnxruntime.sh looks for
+
 
 def export(out, input_size, hidden, layers):
     torch.manual_seed(0)
     rnn = torch.nn.RNN(input_size, hidden, layers, nonlinearity="tanh", batch_first=True).eval()
-    base = os.path.join(out, f"rnn_I{input_size}_H{hidden}_L{layers}")
+    base = os.path.join(out, model_name(input_size, hidden, layers))
     x = torch.rand(3, 7, input_size) * 2 - 1
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")          # torch 1.13 warns about the shape inference of prim::Constant

@@ -35,6 +35,7 @@ def plot(results):
     xs = [p["x"] for p in points]
     times = [p[field] for p in points for field, _, _ in series if p[field]]
     y_low, y_high = 10 ** math.floor(math.log10(min(times))), 10 ** math.ceil(math.log10(max(times)))
+    y_high = max(y_high, 10 * y_low)                           # one decade at least, also for a single point on a power of ten
     x_low, x_high = math.log2(min(xs)) - 0.3, math.log2(max(xs)) + 0.3     # room for the end markers
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     x_of = lambda x: LEFT + (math.log2(x) - x_low) / (x_high - x_low) * plot_w
@@ -62,8 +63,10 @@ def plot(results):
         ly = TOP + 16 + i * 18                              # legend, top left inside the plot
         svg.append(f'<line x1="{LEFT + 12}" y1="{ly}" x2="{LEFT + 36}" y2="{ly}" stroke="{colour}" stroke-width="2"/>')
         svg.append(f'<text x="{LEFT + 42}" y="{ly + 4}">{escape(LABELS.get(field, label))}</text>')
-    caption = f'{results["command"]}, {results["date"]}, {results["machine"]}'
-    svg.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 14}" text-anchor="middle" font-size="11" fill="#444">{escape(caption)}</text>')
+    captions = [f'{results["date"]}, {results["machine"]}, setting {results["setting"]}', results["command"]]
+    for i, caption in enumerate(captions):
+        size = min(11, 11 * 115 / len(caption))             # a long command (CASES_FILTER) in smaller type, to fit
+        svg.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 30 + 16 * i}" text-anchor="middle" font-size="{size:.1f}" fill="#444">{escape(caption)}</text>')
     svg.append("</svg>")
     return "\n".join(svg) + "\n"
 
@@ -73,8 +76,13 @@ def main():
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
         results = json.load(f)
+    fields = [field for field, _ in results["plot"]["series"]]
+    if not any(p[field] for p in results["sweep"] for field in fields):
+        print(f"plot_svg.py: no sweep point in {sys.argv[1]}, no plot drawn", file=sys.stderr)
+        return
     with open(sys.argv[2], "w") as f:
         f.write(plot(results))
+    print(f"plot_svg.py: wrote {sys.argv[2]}", file=sys.stderr)
 
 
 if __name__ == "__main__":

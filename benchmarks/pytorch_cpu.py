@@ -45,6 +45,9 @@ def parse_args():
     p.add_argument("--iters", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-seconds", type=float, help="stop the warm-up and the timed iterations after this long each "
+                   "(at least 3 timed): a thread setting that is 50x slower than the best (2 intra-op threads beside a "
+                   "busy neighbour) then costs seconds, not minutes; the line's iters says how many ran")
     a = p.parse_args()
     warmup, iters = DEFAULTS[a.op]
     a.warmup = warmup if a.warmup is None else a.warmup
@@ -52,15 +55,24 @@ def parse_args():
     return a
 
 
+MAX_SECONDS = None     # --max-seconds
+
+
 def time_ms(warmup, iters, run):
-    """Per-iteration times in ms, after the untimed warm-up."""
+    """Per-iteration times in ms, after the untimed warm-up; each phase cut short after MAX_SECONDS if set."""
+    begin = time.perf_counter()
     for _ in range(warmup):
         run()
+        if MAX_SECONDS is not None and time.perf_counter() - begin > MAX_SECONDS:
+            break
     ms = []
+    begin = time.perf_counter()
     for _ in range(iters):
         start = time.perf_counter()
         run()
         ms.append((time.perf_counter() - start) * 1e3)
+        if MAX_SECONDS is not None and len(ms) >= 3 and time.perf_counter() - begin > MAX_SECONDS:
+            break
     return ms
 
 
@@ -129,7 +141,9 @@ def stream_line(a, device):
 
 
 def main():
+    global MAX_SECONDS
     a = parse_args()
+    MAX_SECONDS = a.max_seconds
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")

@@ -135,18 +135,19 @@ public sealed class CpuTeamTests
             for (int i = 0; i < milliseconds; i++) TeamHealth.Report(flopsPerMs, ms);
         }
         int switches = TeamHealth.Switches;
-        Run(members: 2, flopsPerMs: 2, milliseconds: 100);   // the first 100 ms on the team, then one thread is tried
-        Run(members: 1, flopsPerMs: 1, milliseconds: 100);   // slower alone: the team stays
+        Run(members: 2, flopsPerMs: 2, milliseconds: 100);    // the first 100 ms on the team, then one thread is tried
+        Run(members: 1, flopsPerMs: 1, milliseconds: 100);    // slower alone: the team stays, the next probe after 200 ms
         Assert.Equal(switches, TeamHealth.Switches);
-        Run(members: 2, flopsPerMs: 1, milliseconds: 2000);  // the team got slower (a busy neighbour); every 2 s a probe
-        Run(members: 1, flopsPerMs: 1.2, milliseconds: 100); // alone is 20% faster now: jobs settle alone
+        Run(members: 2, flopsPerMs: 1, milliseconds: 200);    // the team got slower (a busy neighbour)
+        Run(members: 1, flopsPerMs: 1.2, milliseconds: 100);  // alone is 20% faster now: jobs settle alone
         Assert.Equal(switches + 1, TeamHealth.Switches);
         Assert.True(TeamHealth.SettledAlone);
-        Run(members: 1, flopsPerMs: 1.2, milliseconds: 2000);
-        Run(members: 2, flopsPerMs: 1.22, milliseconds: 100); // the team within 5%: not worth the switch
-        Run(members: 1, flopsPerMs: 1.2, milliseconds: 2000);
+        Run(members: 1, flopsPerMs: 1.2, milliseconds: 100);  // checked again soon after a switch
+        Run(members: 2, flopsPerMs: 1.22, milliseconds: 100); // the team within 5%: not worth a switch
+        Run(members: 1, flopsPerMs: 1.2, milliseconds: 200);
         Run(members: 2, flopsPerMs: 2, milliseconds: 100);    // the neighbour went away
         Assert.Equal(switches + 2, TeamHealth.Switches);
+        Assert.False(TeamHealth.SettledAlone);
         Assert.Equal(2, TeamHealth.Members(2));
         Assert.Equal(1, TeamHealth.Members(1));
         TeamHealth.Forget();

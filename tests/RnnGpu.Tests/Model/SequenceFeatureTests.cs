@@ -31,6 +31,35 @@ public sealed class SequenceFeatureTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Large_pack_and_unpack_match_a_scalar_copy(int threads)
+    {
+        // Over a million floats with 67 features: the copy runs on the team and unpacks with streaming stores, whose
+        // unaligned head and tail columns this width exercises.
+        const int batch = 37, time = 450, features = 67;
+        var lengths = Enumerable.Range(0, batch).Select(b => 1 + (b * 131) % time).ToArray();
+        var layout = StepLayout.ForLengths(batch, time, lengths);
+        var rng = new Random(12);
+        var x = Enumerable.Range(0, batch * time * features).Select(_ => rng.NextSingle()).ToArray();
+        var packed = new float[layout.Rows * features + 1];
+        layout.PackInto(x, features, packed.AsSpan(1), threads);   // off a 64-byte boundary
+        var back = Enumerable.Repeat(float.NaN, batch * time * features + 3).ToArray();
+        layout.UnpackInto(packed.AsSpan(1), features, back.AsSpan(3), threads);
+        for (int b = 0; b < batch; b++)
+        for (int t = 0; t < time; t++)
+        {
+            int row = t < layout.LengthOf(b) ? layout.Offsets[t] + Array.IndexOf(layout.Order, b) : -1;
+            for (int f = 0; f < features; f++)
+            {
+                int user = (b * time + t) * features + f;
+                if (row >= 0) Assert.Equal(x[user], packed[1 + row * features + f]);
+                Assert.Equal(row >= 0 ? x[user] : 0f, back[3 + user]);
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Backends))]
     public void Padded_steps_take_no_part(string backend)
     {

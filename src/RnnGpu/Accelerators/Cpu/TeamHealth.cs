@@ -9,20 +9,21 @@ namespace RnnGpu.Accelerators.Cpu;
 /// barrier waits for the member that shares it and the team is 1.6 times slower than one thread; a CPU quota or a
 /// core with fewer cycles than the mask suggests falls somewhere between. No count of waits tells these apart as well
 /// as the speed itself. So jobs report their work (flops) and time (<see cref="Report"/>); the team runs in its settled
-/// mode and, after 100 ms of timed jobs and then every 2 s, runs 100 ms of them in the other mode; the other mode
-/// becomes the settled one when it was 5% faster. Probing costs a few percent of the time: the price of noticing
+/// mode and, after 100 ms of timed jobs, runs 100 ms of them in the other mode, which becomes the settled one when it
+/// was 5% faster. The next probe comes 100 ms after a switch (a noisy probe may have misled it), and twice as late
+/// after each probe that kept the choice, up to 2 s. Probing costs a few percent of the time: the price of noticing
 /// that a neighbour started or stopped.
 /// </summary>
 internal static class TeamHealth
 {
     private const double Margin = 1.05;
-    private static readonly long FirstPeriod = Stopwatch.Frequency / 10, Period = 2 * Stopwatch.Frequency, Probe = Stopwatch.Frequency / 10;
+    private static readonly long FirstPeriod = Stopwatch.Frequency / 10, MaxPeriod = 2 * Stopwatch.Frequency, Probe = Stopwatch.Frequency / 10;
 
     private static readonly Lock Gate = new();
     private static bool _settledAlone;     // the mode jobs run in between probes
     private static int _aloneNow;          // 1 while jobs run alone (settled so, or probing it)
     private static bool _probing;
-    private static bool _probedOnce;
+    private static long _period = FirstPeriod;   // settled time until the next probe
     private static long _ticks;            // timed jobs of the current phase (settled period or probe)
     private static double _flops;
     private static double _settledRate;    // flops per tick of the last settled period
@@ -47,21 +48,24 @@ internal static class TeamHealth
         {
             _ticks += ticks;
             _flops += flops;
-            if (_ticks < (_probing ? Probe : _probedOnce ? Period : FirstPeriod)) return;
+            if (_ticks < (_probing ? Probe : _period)) return;
             double rate = _flops / _ticks;
             if (!_probing)
             {
                 _settledRate = rate;
-                _probing = _probedOnce = true;
+                _probing = true;
                 Volatile.Write(ref _aloneNow, _settledAlone ? 0 : 1);
             }
             else
             {
+                // A switch is checked again soon (a noisy probe may have misled it); a choice that holds, ever more rarely.
                 if (rate > _settledRate * Margin)
                 {
                     _settledAlone = !_settledAlone;
                     _switches++;
+                    _period = FirstPeriod;
                 }
+                else _period = Math.Min(2 * _period, MaxPeriod);
                 _probing = false;
                 Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
             }
@@ -74,7 +78,7 @@ internal static class TeamHealth
     {
         lock (Gate)
         {
-            (_settledAlone, _probing, _probedOnce, _ticks, _flops, _settledRate) = (false, false, false, 0, 0, 0);
+            (_settledAlone, _probing, _period, _ticks, _flops, _settledRate) = (false, false, FirstPeriod, 0, 0, 0);
             Volatile.Write(ref _aloneNow, 0);
         }
     }
