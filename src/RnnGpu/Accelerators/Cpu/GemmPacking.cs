@@ -51,8 +51,7 @@ internal static unsafe class GemmPacking
             if (!s.TransB)
             {
                 float* src = b + (long)p0 * s.Ldb + j;
-                for (int p = 0; p < kc; p++, src += s.Ldb)
-                    new ReadOnlySpan<float>(src, width).CopyTo(new Span<float>(bp + p * nr, width));
+                for (int p = 0; p < kc; p++, src += s.Ldb) CopyRow(src, bp + p * nr, width);
                 continue;
             }
             // B stored [N, K]: column j of op(B) is row j of B, contiguous along K.
@@ -72,5 +71,18 @@ internal static unsafe class GemmPacking
                 for (int p = 0; p < kc; p++) dst[p * nr] = src[p];
             }
         }
+    }
+
+    /// <summary>dst[0..n) = src[0..n) in vectors: a panel row is 16-32 floats, too short to pay a memmove call for each
+    /// (measured: 6% of a training step at batch 64 went to those calls).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow(float* src, float* dst, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+        for (; j < n; j++) dst[j] = src[j];
     }
 }
