@@ -135,17 +135,24 @@ public sealed class CpuTeamTests
             for (int i = 0; i < milliseconds; i++) TeamHealth.Report(flopsPerMs, ms);
         }
         int switches = TeamHealth.Switches;
-        Run(members: 2, flopsPerMs: 2, milliseconds: 100);    // the first 100 ms on the team, then one thread is tried
-        Run(members: 1, flopsPerMs: 1, milliseconds: 100);    // slower alone: the team stays, the next probe after 200 ms
+        Run(members: 2, flopsPerMs: 2, milliseconds: 100);    // the first 100 ms on the team (before), then one thread is tried
+        Run(members: 1, flopsPerMs: 1, milliseconds: 25);     // half as fast alone: the probe is cut short after 25 ms
         Assert.Equal(switches, TeamHealth.Switches);
-        Run(members: 2, flopsPerMs: 1, milliseconds: 200);    // the team got slower (a busy neighbour)
-        Run(members: 1, flopsPerMs: 1.2, milliseconds: 100);  // alone is 20% faster now: jobs settle alone
+        Run(members: 2, flopsPerMs: 1, milliseconds: 100);    // 100 ms until the next probe; the team got slower (a busy neighbour)
+        Run(members: 2, flopsPerMs: 1, milliseconds: 100);    // before
+        Run(members: 1, flopsPerMs: 1.5, milliseconds: 100);  // the probe: alone is 50% faster now
+        Run(members: 2, flopsPerMs: 1, milliseconds: 100);    // after: still slow, so jobs settle alone
         Assert.Equal(switches + 1, TeamHealth.Switches);
         Assert.True(TeamHealth.SettledAlone);
-        Run(members: 1, flopsPerMs: 1.2, milliseconds: 100);  // checked again soon after a switch
-        Run(members: 2, flopsPerMs: 1.22, milliseconds: 100); // the team within 5%: not worth a switch
-        Run(members: 1, flopsPerMs: 1.2, milliseconds: 200);
-        Run(members: 2, flopsPerMs: 2, milliseconds: 100);    // the neighbour went away
+        Run(members: 1, flopsPerMs: 1.5, milliseconds: 100);  // checked again soon after a switch
+        Run(members: 1, flopsPerMs: 1, milliseconds: 100);    // before: a slow spell of the host
+        Run(members: 2, flopsPerMs: 1.3, milliseconds: 100);  // the probe beats it by 30%...
+        Run(members: 1, flopsPerMs: 1.5, milliseconds: 100);  // ...but not the window after it: no switch
+        Assert.Equal(switches + 1, TeamHealth.Switches);
+        Run(members: 1, flopsPerMs: 1.5, milliseconds: 400);  // the next probe four times as late
+        Run(members: 1, flopsPerMs: 1.5, milliseconds: 100);
+        Run(members: 2, flopsPerMs: 3, milliseconds: 100);    // the neighbour went away
+        Run(members: 1, flopsPerMs: 1.5, milliseconds: 100);
         Assert.Equal(switches + 2, TeamHealth.Switches);
         Assert.False(TeamHealth.SettledAlone);
         Assert.Equal(2, TeamHealth.Members(2));

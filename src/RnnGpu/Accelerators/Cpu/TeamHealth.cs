@@ -8,25 +8,30 @@ namespace RnnGpu.Accelerators.Cpu;
 /// away for a millisecond several times a second; with another process spinning on one of the two cores, every
 /// barrier waits for the member that shares it and the team is 1.6 times slower than one thread; a CPU quota or a
 /// core with fewer cycles than the mask suggests falls somewhere between. No count of waits tells these apart as well
-/// as the speed itself. So jobs report their work (flops) and time (<see cref="Report"/>); the team runs in its settled
-/// mode and, after 100 ms of timed jobs, runs 100 ms of them in the other mode, which becomes the settled one when it
-/// was 5% faster. The next probe comes 100 ms after a switch (a noisy probe may have misled it), and twice as late
-/// after each probe that kept the choice, up to 2 s. Probing costs a few percent of the time: the price of noticing
-/// that a neighbour started or stopped.
+/// as the speed itself. So jobs report their work (flops) and time (<see cref="Report"/>), and the team runs in its
+/// settled mode with a probe from time to time: 100 ms of timed jobs in the settled mode (before), 100 ms in the other
+/// (the probe, cut short after 25 ms if it is 20% behind by then), 100 ms in the settled mode again (after). The other mode becomes the settled one when the probe was 20%
+/// faster than both before and after: the host's own slow and fast spells (this shared machine has them, hundreds of
+/// milliseconds long) then seldom pass for a change of mode, while a busy neighbour (60%) or a quota always does. The
+/// first probe starts with the first timed job; the next starts 100 ms after a switch (a wrong switch is undone soon)
+/// and four times as late after each probe that kept the choice (100 ms, 400 ms, 1.6 s), up to 2 s: a neighbour that starts or stops is noticed
+/// within seconds, for a few percent of the time.
 /// </summary>
 internal static class TeamHealth
 {
-    private const double Margin = 1.05;
-    private static readonly long FirstPeriod = Stopwatch.Frequency / 10, MaxPeriod = 2 * Stopwatch.Frequency, Probe = Stopwatch.Frequency / 10;
+    private const double Margin = 1.2;
+    private static readonly long FirstWait = 0, MaxWait = 2 * Stopwatch.Frequency, Window = Stopwatch.Frequency / 10;
+
+    private enum Phase { Wait, Before, Probe, After }
 
     private static readonly Lock Gate = new();
-    private static bool _settledAlone;     // the mode jobs run in between probes
+    private static bool _settledAlone;     // the mode jobs run in outside probes
     private static int _aloneNow;          // 1 while jobs run alone (settled so, or probing it)
-    private static bool _probing;
-    private static long _period = FirstPeriod;   // settled time until the next probe
-    private static long _ticks;            // timed jobs of the current phase (settled period or probe)
+    private static Phase _phase = Phase.Before;
+    private static long _wait = FirstWait; // settled time, unmeasured, before the next probe's before-window
+    private static long _ticks;            // timed jobs of the current phase
     private static double _flops;
-    private static double _settledRate;    // flops per tick of the last settled period
+    private static double _beforeRate, _probeRate;   // flops per tick in those windows
     private static int _switches;
 
     /// <summary>How many members a job that wants <paramref name="wanted"/> gets now.</summary>
@@ -35,8 +40,14 @@ internal static class TeamHealth
     /// <summary>How often the settled mode changed since the process started (benchmarks report it).</summary>
     public static int Switches => Volatile.Read(ref _switches);
 
-    /// <summary>Whether jobs now settle alone (between probes).</summary>
-    public static bool SettledAlone => Volatile.Read(ref _aloneNow) != 0 && !_probing;
+    /// <summary>Whether jobs now settle alone (outside probes).</summary>
+    public static bool SettledAlone
+    {
+        get
+        {
+            lock (Gate) return _settledAlone;
+        }
+    }
 
     /// <summary>
     /// A job that wanted more than one member did <paramref name="flops"/> of work in <paramref name="ticks"/> on the
@@ -48,26 +59,44 @@ internal static class TeamHealth
         {
             _ticks += ticks;
             _flops += flops;
-            if (_ticks < (_probing ? Probe : _period)) return;
-            double rate = _flops / _ticks;
-            if (!_probing)
+            bool losing = _phase == Phase.Probe && _ticks >= Window / 4 && _flops / _ticks * Margin < _beforeRate;
+            if (losing)
             {
-                _settledRate = rate;
-                _probing = true;
-                Volatile.Write(ref _aloneNow, _settledAlone ? 0 : 1);
-            }
-            else
-            {
-                // A switch is checked again soon (a noisy probe may have misled it); a choice that holds, ever more rarely.
-                if (rate > _settledRate * Margin)
-                {
-                    _settledAlone = !_settledAlone;
-                    _switches++;
-                    _period = FirstPeriod;
-                }
-                else _period = Math.Min(2 * _period, MaxPeriod);
-                _probing = false;
+                // A probe 20% behind after a quarter of its time is cut short: it is not going to win, and a team probed
+                // beside a busy neighbour costs twice what running alone does.
                 Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
+                _wait = Math.Clamp(4 * _wait, Window, MaxWait);
+                (_phase, _ticks, _flops) = (Phase.Wait, 0, 0);
+                return;
+            }
+            if (_ticks < (_phase == Phase.Wait ? _wait : Window)) return;
+            double rate = _flops / _ticks;
+            switch (_phase)
+            {
+                case Phase.Wait:
+                    _phase = Phase.Before;
+                    break;
+                case Phase.Before:
+                    _beforeRate = rate;
+                    _phase = Phase.Probe;
+                    Volatile.Write(ref _aloneNow, _settledAlone ? 0 : 1);
+                    break;
+                case Phase.Probe:
+                    _probeRate = rate;
+                    _phase = Phase.After;
+                    Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
+                    break;
+                case Phase.After:
+                    if (_probeRate > Math.Max(_beforeRate, rate) * Margin)
+                    {
+                        _settledAlone = !_settledAlone;
+                        _switches++;
+                        Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
+                        _wait = Window;
+                    }
+                    else _wait = Math.Clamp(4 * _wait, Window, MaxWait);
+                    _phase = Phase.Wait;
+                    break;
             }
             (_ticks, _flops) = (0, 0);
         }
@@ -78,7 +107,7 @@ internal static class TeamHealth
     {
         lock (Gate)
         {
-            (_settledAlone, _probing, _period, _ticks, _flops, _settledRate) = (false, false, FirstPeriod, 0, 0, 0);
+            (_settledAlone, _phase, _wait, _ticks, _flops, _beforeRate, _probeRate) = (false, Phase.Before, FirstWait, 0, 0, 0, 0);
             Volatile.Write(ref _aloneNow, 0);
         }
     }
