@@ -74,7 +74,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>dst[0..n) = src[0..n) in vectors: a panel row is 16-32 floats, too short to pay a memmove call for each
-    /// (measured: 6% of a training step at batch 64 went to those calls).</summary>
+    /// (perf of a 1-thread `rnngpu bench --mode train` at batch 64 × 100 × 64 × 256: 6% of the step went to those calls).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyRow(float* src, float* dst, int n)
     {

@@ -9,13 +9,14 @@ namespace RnnGpu.Accelerators.Cpu;
 /// barrier waits for the member that shares it and the team is 1.6 times slower than one thread; a CPU quota or a
 /// core with fewer cycles than the mask suggests falls somewhere between. No count of waits tells these apart as well
 /// as the speed itself. So jobs report their work (flops) and time (<see cref="Report"/>), and the team runs in its
-/// settled mode with a probe from time to time: 100 ms of timed jobs in the settled mode (before), 100 ms in the other
-/// (the probe, cut short after 25 ms if it is 20% behind by then), 100 ms in the settled mode again (after). The other mode becomes the settled one when the probe was 20%
-/// faster than both before and after: the host's own slow and fast spells (this shared machine has them, hundreds of
-/// milliseconds long) then seldom pass for a change of mode, while a busy neighbour (60%) or a quota always does. The
-/// first probe starts with the first timed job; the next starts 100 ms after a switch (a wrong switch is undone soon)
-/// and four times as late after each probe that kept the choice (100 ms, 400 ms, 1.6 s), up to 2 s: a neighbour that starts or stops is noticed
-/// within seconds, for a few percent of the time.
+/// settled mode with a probe from time to time: 100 ms of timed jobs in the settled mode (before), 100 ms in the
+/// other (the probe, cut short after 25 ms if it is 20% behind by then), 100 ms in the settled mode again (after). The
+/// other mode becomes the settled one when the probe was 20% faster than both before and after: the host's own slow
+/// and fast spells (this shared machine has them, hundreds of milliseconds long) then seldom pass for a change of
+/// mode, while a busy neighbour (60%) or a quota always does. The first probe starts with the first timed job; the
+/// next starts 100 ms after a switch (a wrong switch is undone soon) and four times as late after each probe that kept
+/// the choice (100 ms, 400 ms, 1.6 s), up to 2 s: a neighbour that starts or stops is noticed within seconds, for a
+/// few percent of the time.
 /// </summary>
 internal static class TeamHealth
 {
@@ -65,8 +66,8 @@ internal static class TeamHealth
                 // A probe 20% behind after a quarter of its time is cut short: it is not going to win, and a team probed
                 // beside a busy neighbour costs twice what running alone does.
                 Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
-                _wait = Math.Clamp(4 * _wait, Window, MaxWait);
-                (_phase, _ticks, _flops) = (Phase.Wait, 0, 0);
+                KeepChoice();
+                (_ticks, _flops) = (0, 0);
                 return;
             }
             if (_ticks < (_phase == Phase.Wait ? _wait : Window)) return;
@@ -92,15 +93,17 @@ internal static class TeamHealth
                         _settledAlone = !_settledAlone;
                         _switches++;
                         Volatile.Write(ref _aloneNow, _settledAlone ? 1 : 0);
-                        _wait = Window;
+                        (_wait, _phase) = (Window, Phase.Wait);
                     }
-                    else _wait = Math.Clamp(4 * _wait, Window, MaxWait);
-                    _phase = Phase.Wait;
+                    else KeepChoice();
                     break;
             }
             (_ticks, _flops) = (0, 0);
         }
     }
+
+    /// <summary>A probe kept the settled mode: the next one comes four times as late (at least 100 ms, at most 2 s).</summary>
+    private static void KeepChoice() => (_wait, _phase) = (Math.Clamp(4 * _wait, Window, MaxWait), Phase.Wait);
 
     /// <summary>For tests: back to the start, the team settled and no probe made yet.</summary>
     internal static void Forget()
