@@ -3,10 +3,19 @@
 //   - FMA throughput: GFLOP/s of independent fused multiply-adds on 256-bit and on 512-bit vectors, the ceiling of
 //     every GEMM and recurrence;
 //   - cache read bandwidth: GB/s and µs per pass of summing a buffer that stays in the cache, at the sizes of W_hh
-//     (256 KB at hidden 256; 1 MB at hidden 512), the floor of a batch-1 step, which reads all of W_hh once.
-// Each figure is the best of 7 trials.
+//     (256 KB at hidden 256; 1 MB at hidden 512), the floor of a batch-1 step, which reads all of W_hh once;
+//   - with --pair: the round trip of a cache line between cores 0 and 1 (one thread on each sets a flag the other
+//     waits for), the price of each hand-off between two members of the CPU team.
+// Each figure is the best of 7 trials (the round trip: the mean of 200,000, as its spread is the point).
 //
-//   gcc -O3 -mavx512f -mavx512vl -mfma -o out/machine_limits benchmarks/machine_limits.c && taskset -c 0 out/machine_limits
+//   gcc -O3 -mavx512f -mavx512vl -mfma -pthread -o out/machine_limits benchmarks/machine_limits.c
+//   taskset -c 0 out/machine_limits     # one core's limits
+//   out/machine_limits --pair           # the core-to-core round trip (needs cores 0 and 1)
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
 #include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +87,62 @@ static double read_us(size_t bytes, int passes)
     return best;
 }
 
-int main(void)
+static _Alignas(64) atomic_long ping;
+static _Alignas(64) atomic_long pong;
+#define ROUND_TRIPS 200000
+
+static int pin(int core)
 {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(core, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void* answer(void* unused)
+{
+    (void)unused;
+    pin(1);
+    for (long i = 1; i <= ROUND_TRIPS; i++)
+    {
+        while (atomic_load_explicit(&ping, memory_order_acquire) != i) __builtin_ia32_pause();
+        atomic_store_explicit(&pong, i, memory_order_release);
+    }
+    return NULL;
+}
+
+// Mean ns for core 0 to set a flag and see core 1's answer; negative when the two cores cannot be had.
+static double round_trip_ns(void)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || !CPU_ISSET(0, &allowed) || !CPU_ISSET(1, &allowed)) return -1;
+    if (pin(0) != 0) return -1;
+    pthread_t other;
+    if (pthread_create(&other, NULL, answer, NULL) != 0) return -1;
+    double begin = now();
+    for (long i = 1; i <= ROUND_TRIPS; i++)
+    {
+        atomic_store_explicit(&ping, i, memory_order_release);
+        while (atomic_load_explicit(&pong, memory_order_acquire) != i) __builtin_ia32_pause();
+    }
+    double ns = (now() - begin) * 1e9 / ROUND_TRIPS;
+    pthread_join(other, NULL);
+    return ns;
+}
+
+int main(int argc, char** argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--pair") == 0)
+    {
+        double ns = round_trip_ns();
+        if (ns < 0)
+        {
+            fputs("machine_limits: --pair needs cores 0 and 1 (run it without taskset)\n", stderr);
+            return 1;
+        }
+        printf("{\"core_round_trip_ns\": %.1f}\n", ns);
+        return 0;
+    }
     printf("{\"fma_gflops_256bit\": %.1f, \"fma_gflops_512bit\": %.1f", fma_gflops(0), fma_gflops(1));
     const size_t sizes[] = {256 << 10, 1 << 20};
     for (int s = 0; s < 2; s++)

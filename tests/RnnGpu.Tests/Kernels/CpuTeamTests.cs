@@ -110,6 +110,36 @@ public sealed class CpuTeamTests
     }
 
     [Fact]
+    public void Workers_blocked_after_a_quiet_spell_wake_for_a_job_whose_members_meet_at_a_barrier()
+    {
+        // Workers block after spinning 1 ms without a job; a barrier job cannot finish unless each is woken, and the
+        // pauses of 0.5-3 ms put the post at every point of a worker's way from spinning to blocking.
+        for (int round = 0; round < 24; round++)
+        {
+            TeamHealth.Forget();
+            Thread.Sleep(TimeSpan.FromMicroseconds(500 + 125 * round));
+            var barrier = new TeamBarrier();
+            barrier.Reset();
+            var phasesRun = new int[Threads];
+            CpuTeam.Run(new BarrierJob((member, members) =>
+            {
+                Assert.Equal(Threads, members);
+                for (int phase = 0; phase < 3; phase++)
+                {
+                    Interlocked.Increment(ref phasesRun[member]);
+                    barrier.Wait(members);
+                }
+            }), Threads, Flops);
+            Assert.All(phasesRun, count => Assert.Equal(3, count));
+            // And a job whose shares stand alone after the same pause: each share once, by whichever thread.
+            Thread.Sleep(TimeSpan.FromMicroseconds(500 + 125 * round));
+            var runs = new int[Threads];
+            CpuTeam.Run(new Job((member, _) => Interlocked.Increment(ref runs[member])), Threads, Flops);
+            Assert.All(runs, count => Assert.Equal(1, count));
+        }
+    }
+
+    [Fact]
     public void A_member_failure_reaches_the_caller()
     {
         TeamHealth.Forget();
