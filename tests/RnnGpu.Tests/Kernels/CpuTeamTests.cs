@@ -23,11 +23,13 @@ public sealed class CpuTeamTests
     }
 
     /// <summary>A job whose members meet at barriers: no member's share may run on another's thread.</summary>
-    private sealed class BarrierJob(Action<int, int> body) : ITeamWork
+    private sealed class BarrierJob(Action<int, int> body, TeamBarrier? barrier = null) : ITeamWork
     {
         public void Run(int member, int members) => body(member, members);
 
         public bool SharesStandAlone => false;
+
+        public void Abandon() => barrier?.Break();
     }
 
     [Fact]
@@ -112,31 +114,64 @@ public sealed class CpuTeamTests
     [Fact]
     public void Workers_blocked_after_a_quiet_spell_wake_for_a_job_whose_members_meet_at_a_barrier()
     {
-        // Workers block after spinning 1 ms without a job; a barrier job cannot finish unless each is woken, and the
-        // pauses of 0.5-3 ms put the post at every point of a worker's way from spinning to blocking.
-        for (int round = 0; round < 24; round++)
+        // Workers block after spinning 1 ms without a job; a barrier job cannot finish unless each is woken. Pauses
+        // from 0.5 to 2 ms in steps of 50 µs (timed on the clock: Thread.Sleep rounds to milliseconds) put the post
+        // at every point of a worker's way from spinning to blocking. Nothing inside the jobs can throw: a member
+        // that failed before the barrier would leave the others waiting there.
+        static void Pause(int microseconds)
+        {
+            long end = Stopwatch.GetTimestamp() + Stopwatch.Frequency * microseconds / 1_000_000;
+            while (Stopwatch.GetTimestamp() < end) Thread.SpinWait(20);
+        }
+        for (int round = 0; round < 31; round++)
         {
             TeamHealth.Forget();
-            Thread.Sleep(TimeSpan.FromMicroseconds(500 + 125 * round));
+            Pause(500 + 50 * round);
             var barrier = new TeamBarrier();
             barrier.Reset();
             var phasesRun = new int[Threads];
+            var membersSeen = new int[Threads];
             CpuTeam.Run(new BarrierJob((member, members) =>
             {
-                Assert.Equal(Threads, members);
+                membersSeen[member] = members;
                 for (int phase = 0; phase < 3; phase++)
                 {
                     Interlocked.Increment(ref phasesRun[member]);
                     barrier.Wait(members);
                 }
             }), Threads, Flops);
+            Assert.All(membersSeen, members => Assert.Equal(Threads, members));
             Assert.All(phasesRun, count => Assert.Equal(3, count));
             // And a job whose shares stand alone after the same pause: each share once, by whichever thread.
-            Thread.Sleep(TimeSpan.FromMicroseconds(500 + 125 * round));
+            Pause(500 + 50 * round);
             var runs = new int[Threads];
             CpuTeam.Run(new Job((member, _) => Interlocked.Increment(ref runs[member])), Threads, Flops);
             Assert.All(runs, count => Assert.Equal(1, count));
         }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_member_that_fails_between_barriers_fails_the_job_and_releases_the_others(int failing)
+    {
+        TeamHealth.Forget();
+        var barrier = new TeamBarrier();
+        barrier.Reset();
+        var e = Assert.Throws<InvalidOperationException>(() => CpuTeam.Run(new BarrierJob((member, members) =>
+        {
+            for (int phase = 0; phase < 4; phase++)
+            {
+                if (member == failing && phase == 1) throw new InvalidOperationException($"member {member} failed");
+                if (member >= (members = barrier.Wait(members))) return;
+            }
+        }, barrier), Threads, Flops));
+        Assert.Equal($"member {failing} failed", e.Message);
+        int runs = 0;
+        TeamHealth.Forget();
+        CpuTeam.Run(new Job((_, _) => Interlocked.Increment(ref runs)), Threads, Flops);   // the team still works afterwards
+        Assert.Equal(Threads, runs);
     }
 
     [Fact]

@@ -19,9 +19,10 @@ internal sealed unsafe class CpuInputStep : ITeamWork
     private const int Block = 16;
     private const long TeamFlops = 1L << 17;   // below this a step is too short to share
 
-    // The caller's two last jobs: a stream's steps alternate between two state buffers (hPrev and h swap), so with
-    // one job each, a step writes none of the fields its worker reads (each write would cost the worker a cache-line
-    // transfer before it could start, 60-250 ns here).
+    // The caller's last jobs, most recent first, one per output buffer: a stream's steps alternate between two state
+    // buffers per layer (hPrev and h swap), so with a job each, a step writes none of the fields its worker reads
+    // (each write would cost the worker a cache-line transfer before it could start). Eight cover a 4-layer stream.
+    private const int Recent = 8;
     [ThreadStatic] private static CpuInputStep?[]? _recent;
 
     private Activation _act;
@@ -34,9 +35,10 @@ internal sealed unsafe class CpuInputStep : ITeamWork
     public static void Run(Activation act, int batch, int hidden, int input, float* x, float* wIh, float* bIh, float* bHh, float* hPrev, float* wHh,
         float* h, int threads)
     {
-        var recent = _recent ??= new CpuInputStep?[2];
-        // The job that last wrote h, else the older one; taken out while it runs, so a nested call (none today) makes its own.
-        int slot = recent[0] is { } first && first._h == h ? 0 : 1;
+        var recent = _recent ??= new CpuInputStep?[Recent];
+        // The job that last wrote h, else the least recent; taken out while it runs, so a nested call (none today) makes its own.
+        int slot = 0;
+        while (slot < Recent - 1 && recent[slot] is { } seen && seen._h != h) slot++;
         var job = recent[slot] ?? new CpuInputStep();
         recent[slot] = null;
         try
@@ -47,8 +49,8 @@ internal sealed unsafe class CpuInputStep : ITeamWork
         }
         finally
         {
-            // Most recent first; the pointers stay, as the next step with the same buffers compares against them.
-            recent[1] = slot == 0 ? recent[1] : recent[0];
+            // To the front; the pointers stay, as the next step with the same buffers compares against them.
+            for (int i = slot; i > 0; i--) recent[i] = recent[i - 1];
             recent[0] = job;
         }
     }

@@ -40,6 +40,8 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     /// <summary>Members meet at a barrier every step.</summary>
     public bool SharesStandAlone => false;
 
+    public void Abandon() => _barrier.Break();
+
     /// <summary>See <see cref="Accelerator.RnnSequenceForward"/>: states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
     public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse, bool invariant,
         int threads) =>

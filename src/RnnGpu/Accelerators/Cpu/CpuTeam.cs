@@ -15,6 +15,12 @@ internal interface ITeamWork
     /// each other (a barrier), which one thread running two of them would never get past.
     /// </summary>
     bool SharesStandAlone => true;
+
+    /// <summary>
+    /// A share threw: lets the other members out of any wait for it (a barrier's members would wait forever). The
+    /// exception then reaches the caller once every member has left.
+    /// </summary>
+    void Abandon() { }
 }
 
 /// <summary>
@@ -114,9 +120,14 @@ internal static class CpuTeam
                     {
                         takenByCaller |= 1UL << (m - 1);
                         work.Run(m, members);
+                        workers[m].Forget();
                     }
         }
-        catch (Exception e) { failure = e; }
+        catch (Exception e)
+        {
+            failure = e;
+            work.Abandon();
+        }
         for (int m = 1; m < members; m++)
         {
             if ((takenByCaller & (1UL << (m - 1))) != 0) continue;
@@ -151,10 +162,11 @@ internal static class CpuTeam
 
     /// <summary>
     /// A worker's two cache lines: the slot the caller writes (the job, 0 once taken, and its work) and the line
-    /// the worker writes (the last job it finished), each alone on its line (128 bytes apart, whatever the object's
-    /// alignment), so the caller polling one does not pull the other from the worker.
+    /// the worker writes (the last job it finished), 128 bytes apart and from anything else in the object or the heap,
+    /// so the caller polling one does not pull the other from the worker. Objects are only 8-byte aligned: in one
+    /// placement of eight, Work and Job straddle two lines, which costs a transfer, not correctness.
     /// </summary>
-    [StructLayout(LayoutKind.Explicit, Size = 320)]
+    [StructLayout(LayoutKind.Explicit, Size = 400)]
     private struct Lines
     {
         [FieldOffset(128)] public ITeamWork? Work;
@@ -186,6 +198,9 @@ internal static class CpuTeam
         /// <summary>Takes this member's share of <paramref name="job"/>, unless the worker already did.</summary>
         public bool TryTake(long job) => Interlocked.CompareExchange(ref _lines.Job, 0, job) == job;
 
+        /// <summary>Drops the work of a share the caller took and ran, so the slot keeps nothing alive between jobs.</summary>
+        public void Forget() => _lines.Work = null;
+
         /// <summary>Whether the worker finished its share of <paramref name="job"/>.</summary>
         public bool Finished(long job) => Volatile.Read(ref _lines.Finished) == job;
 
@@ -203,8 +218,18 @@ internal static class CpuTeam
                 long job = Await();
                 int members = (int)(job & 0xFF);
                 try { _lines.Work!.Run(_member, members); }
-                catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-                finally { Volatile.Write(ref _lines.Finished, job); }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref _failure, e, null);
+                    _lines.Work!.Abandon();
+                }
+                finally
+                {
+                    // Dropped before the report: the slot's line is this core's since the exchange, and the caller
+                    // posts the next work only after seeing the report.
+                    _lines.Work = null;
+                    Volatile.Write(ref _lines.Finished, job);
+                }
             }
         }
 

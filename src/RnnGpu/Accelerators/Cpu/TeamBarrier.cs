@@ -37,6 +37,9 @@ internal sealed class TeamBarrier
         _start = Stopwatch.GetTimestamp();
     }
 
+    /// <summary>A member failed: every wait, now and later, returns at once with member 0 alone (see <see cref="ITeamWork.Abandon"/>).</summary>
+    public void Break() => Volatile.Write(ref _alone, 1);
+
     /// <summary>
     /// Waits until the <paramref name="members"/> taking part have called this for the current phase; returns how
     /// many take part in the next one (a member whose index is not below it leaves the job).
@@ -56,7 +59,9 @@ internal sealed class TeamBarrier
         }
         bool firstPhase = Volatile.Read(ref _firstPhase) != 0;
         var spin = new TeamSpin();
-        while (Volatile.Read(ref _generation) == generation) spin.Once();
+        // Member 0 alone from here (a verdict, or a member that failed) also ends the wait: the verdict's member has
+        // arrived, and a failed one never will.
+        while (Volatile.Read(ref _generation) == generation && Volatile.Read(ref _alone) == 0) spin.Once();
         // Counted after the wait, so it counts the whole stall; a verdict takes effect at the next phase.
         long waited = spin.Waited;
         if (!firstPhase && waited > MinStall)
