@@ -246,7 +246,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
                 float* cb = c + (long)b * n + j, hb = h is null ? null : h + (long)b * n + j, ab = a + (long)b * n;
                 if (width == Panel && rows == RecurrenceKernels.Rows)
                 {
-                    PrefetchNextTile(c, h, b, end, i, p0, p1, descending, grouped);
+                    PrefetchNextTile(c, h, b, end, i, p0, p1, descending);
                     RecurrenceKernels.Rows8(ab, n, panel, n, cb, n, hb, n, epilogue);
                     continue;
                 }
@@ -321,14 +321,14 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
     /// ahead, the loads find it in L1 instead of stalling the tile's first FMAs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchNextTile(float* c, float* h, int b, int end, int i, int p0, int p1, bool descending, int grouped)
+    private void PrefetchNextTile(float* c, float* h, int b, int end, int i, int p0, int p1, bool descending)
     {
         int n = _hidden;
         int nextB = b + RecurrenceKernels.Rows, nextP;
         if (nextB + RecurrenceKernels.Rows <= end) nextP = descending ? p1 - 1 - i : p0 + i;
         else
         {
-            if (i + 1 >= p1 - p0 || grouped == 0) return;
+            if (i + 1 >= p1 - p0) return;
             (nextB, nextP) = (0, descending ? p1 - 2 - i : p0 + i + 1);
         }
         long at = (long)nextB * n + (long)nextP * Panel;

@@ -35,9 +35,8 @@ internal interface ITeamWork
 /// at full speed beats two that wait a time slice for each other). And a share that stands alone is taken by the
 /// caller when its worker has not started it by the time the caller's own share is done, so a worker that is slow to
 /// wake (blocked after a quiet spell, or off its core) costs no wait.
-/// The hand-off is built for the fewest cache-line transfers between cores, as each costs 60-250 ns on this VM (a
-/// round trip measured 110-130 ns or 430-500 ns depending on where the host runs the two vCPUs) and a streaming step is
-/// 2 µs: each worker has a slot, one line holding its job and the work, which it polls by exchanging the job with 0,
+/// The hand-off is built for the fewest cache-line transfers between cores, as each costs half a core-to-core round
+/// trip (`benchmarks/machine_limits.c --pair`; docs/benchmarks.md has this VM's) and a streaming step is about 2 µs: each worker has a slot, one line holding its job and the work, which it polls by exchanging the job with 0,
 /// so seeing a job and taking it is one transfer; the caller takes a share the same way; and a worker reports a share
 /// done on a line of its own that only the caller reads.
 /// </summary>

@@ -15,8 +15,8 @@ namespace RnnGpu.Accelerators.Cpu;
 /// the host (this shared machine has them, hundreds of milliseconds long) in one window then seldom passes for a change
 /// of mode, while a busy neighbour (60%) or a quota does. Not faster than both: beside a busy neighbour the window
 /// after a probe of one thread finds the team fast for a while (the worker, back from blocking, gets the shared core
-/// first, the scheduler's due to a thread that slept), 78-87 against 26-40 before it and 90-95 alone, in GFLOP/s, at
-/// batch 16 x 2 layers, hidden 512. The first probe starts with the first timed job; the
+/// first, the scheduler's due to a thread that slept), close to one thread's speed while the window before was far
+/// below it. The first probe starts with the first timed job; the
 /// next starts 100 ms after a switch (a wrong switch is undone soon) and four times as late after each probe that kept
 /// the choice (100 ms, 400 ms, 1.6 s), up to 2 s: a neighbour that starts or stops is noticed within seconds, for a
 /// few percent of the time.
