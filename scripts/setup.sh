@@ -3,6 +3,7 @@
 # - PoCL, a real OpenCL runtime on the CPU, so the OpenCL back end runs for real without a GPU;
 # - NVRTC 11.8 (Debian's libnvrtc11.2, in the non-free component), so every kernel compiles for CUDA
 #   without a GPU. The non-free component is added as a deb822 entry shaped like the machine's own.
+# - ptxas 11.8 (from the same component), for the PTX checks of the ILGPU kernels.
 set -euo pipefail
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -30,4 +31,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt_get update -qq
   apt_get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# ptxas 11.8 for the PTX checks of the ILGPU kernels (no GPU needed): unpacked from Debian's non-free
+# nvidia-cuda-toolkit .deb with dpkg -x, without the package's 2.8 GB of dependencies.
+ptxas_dir="${XDG_CACHE_HOME:-$HOME/.cache}/rnngpu/cuda-toolkit-11.8"
+if [ ! -x "$ptxas_dir/ptxas" ]; then
+  echo "setup: unpacking ptxas from nvidia-cuda-toolkit into $ptxas_dir"
+  work=$(mktemp -d)
+  ( cd "$work" && { apt-get download nvidia-cuda-toolkit >/dev/null 2>&1 || { apt_get update -qq && apt-get download nvidia-cuda-toolkit >/dev/null 2>&1; }; } )
+  dpkg -x "$work"/nvidia-cuda-toolkit_*.deb "$work/x"
+  install -D -m 755 "$work/x/usr/bin/ptxas" "$ptxas_dir/ptxas"   # a static binary: the rest of the package is not needed
+  rm -rf "$work"
+  "$ptxas_dir/ptxas" --version >/dev/null
 fi
