@@ -66,4 +66,41 @@ public static class Elementwise
             dLogits[i] = gradScale * (1f / (1f + XMath.Exp(-x)) - t);
         }
     }
+
+    /// <summary>
+    /// Softmax cross-entropy, one thread per row (a grid-stride loop over rows): loss[r] = log Σ_k e^{logits[r, k]} -
+    /// logits[r, target] (the max subtracted first), dLogits = gradScale (softmax(logits) - onehot(target)).
+    /// logits, dLogits: [rows, classes]; targets: [rows], class ids as floats. classes is a vocabulary (tens to a few
+    /// hundred), short enough for one thread; its three passes (max, exp and sum, scale) stay in cache. A target that
+    /// is not a class id in [0, classes) gives its row a NaN loss and gradient rather than a read out of bounds.
+    /// </summary>
+    public static void SoftmaxCrossEntropy(ArrayView<float> logits, ArrayView<float> targets, ArrayView<float> dLogits, ArrayView<float> loss,
+        int rows, int classes, float gradScale)
+    {
+        for (long r = First; r < rows; r += Stride)
+        {
+            long row = r * classes;
+            float id = targets[r];
+            if (!(id >= 0f && id < classes && id == XMath.Floor(id)))
+            {
+                loss[r] = float.NaN;
+                for (int k = 0; k < classes; k++) dLogits[row + k] = float.NaN;
+                continue;
+            }
+            int t = (int)id;
+            float max = logits[row];
+            for (int k = 1; k < classes; k++) max = XMath.Max(max, logits[row + k]);
+            float sum = 0f;
+            for (int k = 0; k < classes; k++)
+            {
+                float e = XMath.Exp(logits[row + k] - max);
+                dLogits[row + k] = e;
+                sum += e;
+            }
+            loss[r] = XMath.Log(sum) + max - logits[row + t];
+            float scale = gradScale / sum;
+            for (int k = 0; k < classes; k++) dLogits[row + k] *= scale;
+            dLogits[row + t] -= gradScale;
+        }
+    }
 }

@@ -9,7 +9,7 @@ namespace RnnGpu.Kernels;
 /// </summary>
 public static class KernelCatalog
 {
-    private static readonly Type[] KernelClasses = [typeof(Gemm), typeof(Elementwise)];
+    private static readonly Type[] KernelClasses = [typeof(Gemm), typeof(Elementwise), typeof(Reductions), typeof(Optimizers)];
 
     public static IReadOnlyList<MethodInfo> All { get; } = KernelClasses
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))

@@ -191,6 +191,41 @@ public class IlgpuKernelTests(IlgpuCpuDevices devices) : IClassFixture<IlgpuCpuD
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds), MemberType = typeof(IlgpuCpuDevices))]
+    public void Softmax_cross_entropy_matches_the_reference_and_poisons_a_row_with_a_bad_target(string kind)
+    {
+        var accelerator = devices.Get(kind);
+        var rng = new Random(37);
+        int rows = 11, classes = 29;
+        float gradScale = 1f / rows;
+        var logits = Numerics.Random(rng, rows * classes, 8f);
+        var targets = Enumerable.Range(0, rows).Select(_ => (float)rng.Next(classes)).ToArray();
+        var dExpected = new float[rows * classes];
+        var lossExpected = new float[rows];
+        ReferenceKernels.SoftmaxCrossEntropy(rows, classes, logits, targets, dExpected, lossExpected, gradScale);
+        var kernel = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Elementwise.SoftmaxCrossEntropy);
+        using var lb = Upload(accelerator, logits);
+        using var tb = Upload(accelerator, targets);
+        using var db = accelerator.Allocate1D<float>(rows * classes);
+        using var sb = accelerator.Allocate1D<float>(rows);
+        kernel(Stride1D(accelerator), lb.View, tb.View, db.View, sb.View, rows, classes, gradScale);
+        Numerics.AssertClose(lossExpected, Download(sb, rows), 1e-5, 1e-6, "cross-entropy loss");
+        Numerics.AssertClose(dExpected, Download(db, rows * classes), 1e-5, 1e-7, "cross-entropy gradient");
+
+        foreach (float bad in new[] { -1f, classes, 2.5f, float.NaN })
+        {
+            var poisoned = (float[])targets.Clone();
+            poisoned[4] = bad;
+            using var pb = Upload(accelerator, poisoned);
+            kernel(Stride1D(accelerator), lb.View, pb.View, db.View, sb.View, rows, classes, gradScale);
+            var loss = Download(sb, rows);
+            var grad = Download(db, rows * classes);
+            Assert.True(float.IsNaN(loss[4]) && grad.Skip(4 * classes).Take(classes).All(float.IsNaN), $"target {bad}: row 4 is not NaN");
+            Assert.Equal(lossExpected[3], loss[3], 1e-5f);
+        }
+    }
+
     private static float[] RunGemm(string kind, ILGPU.Runtime.CPU.CPUAccelerator accelerator, in GemmSpec spec, int act, float[] a, float[] b, float[] c)
     {
         var args = new GemmArgs
