@@ -5,6 +5,7 @@ namespace RnnGpu.Kernels;
 
 /// <summary>
 /// One pass over memory each, memory-bound, consecutive threads on consecutive elements:
+///   Fill:      y[i] = value                           y: [n]
 ///   AddBias:   y[r, c] += bias[c]                     y: [rows, cols] flat n = rows * cols, bias: [cols]
 ///   Scale:     x[i] *= alpha                          x: [n] (gradient clipping)
 ///   Multiply:  y[i] = a[i] b[i]                       a, b, y: [n] (dropout masks); y may be a
@@ -24,6 +25,11 @@ public static class Elementwise
     public static void AddBias(ArrayView<float> y, ArrayView<float> bias, long n, int cols)
     {
         for (long i = First; i < n; i += Stride) y[i] += bias[(int)(i % cols)];
+    }
+
+    public static void Fill(ArrayView<float> y, long n, float value)
+    {
+        for (long i = First; i < n; i += Stride) y[i] = value;
     }
 
     public static void Scale(ArrayView<float> x, long n, float alpha)

@@ -12,9 +12,9 @@ internal static class CommonOptions
     {
         var option = new Option<string>("--backend")
         {
-            Description = "Compute back end: auto (CUDA, then OpenCL, then CPU), cpu, opencl or cuda",
+            Description = "Compute back end: auto (CUDA, then OpenCL, then CPU), cpu, opencl, cuda, or ilgpu-cpu (the GPU kernels on ILGPU's CPU accelerator: slow, for tests and debugging)",
             DefaultValueFactory = _ => "auto",
-            HelpName = "auto|cpu|opencl|cuda",
+            HelpName = "auto|cpu|opencl|cuda|ilgpu-cpu",
         };
         return option.OneOf(Backends.Names);
     }

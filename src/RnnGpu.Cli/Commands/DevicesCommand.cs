@@ -16,7 +16,7 @@ internal static class DevicesCommand
         {
             string name = parseResult.GetValue(backend) ?? "auto";
             var devices = Backends.ListDevices()
-                .Where(d => name == "auto" || d.Backend.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+                .Where(d => name == "auto" || d.Backend.Name().Equals(name, StringComparison.OrdinalIgnoreCase))
                 .ToList();
             if (devices.Count == 0)
             {
@@ -25,7 +25,7 @@ internal static class DevicesCommand
             }
             var table = new Table().AddColumns("Backend", "Index", "Name").AddColumn(new TableColumn("Memory").RightAligned());
             foreach (var d in devices)
-                table.AddRow(Markup.Escape(d.Backend.ToString().ToLowerInvariant()), d.Index.ToString(), Markup.Escape(d.Name), FormatBytes(d.MemoryBytes));
+                table.AddRow(Markup.Escape(d.Backend.Name()), d.Index.ToString(), Markup.Escape(d.Name), FormatBytes(d.MemoryBytes));
             context.Console.Write(table);
             return 0;
         });

@@ -1,5 +1,6 @@
 using RnnGpu.Accelerators.Cpu;
 using RnnGpu.Accelerators.Cuda;
+using RnnGpu.Accelerators.Ilgpu;
 using RnnGpu.Accelerators.OpenCL;
 
 namespace RnnGpu.Accelerators;
@@ -8,12 +9,12 @@ namespace RnnGpu.Accelerators;
 public sealed record DeviceInfo(BackendKind Backend, int Index, string Name, long MemoryBytes);
 
 /// <summary>
-/// Finds and opens back ends by name: auto, cpu, opencl, cuda. Auto picks CUDA, then an OpenCL GPU,
+/// Finds and opens back ends by name: auto, cpu, opencl, cuda, ilgpu-cpu (the ILGPU kernels on ILGPU's CPU accelerator). Auto picks CUDA, then an OpenCL GPU,
 /// then the CPU, falling through a back end that is not present with a one-line notice.
 /// </summary>
 public static class Backends
 {
-    public static readonly string[] Names = ["auto", "cpu", "opencl", "cuda"];
+    public static readonly string[] Names = ["auto", "cpu", "opencl", "cuda", "ilgpu-cpu"];
 
     /// <summary>
     /// Opens the named back end; <paramref name="notice"/> receives a line when auto falls back.
@@ -35,6 +36,10 @@ public static class Backends
                 return OpenCLAccelerator.Open(device);
             case "cuda":
                 return CudaAccelerator.Open(device);
+            case "ilgpu-cpu":
+                if (device is not null and not 0)
+                    throw new BackendUnavailableException($"the ilgpu-cpu back end has one device, 0; device {device} does not exist");
+                return IlgpuAccelerator.OpenCpu();
             case "auto":
                 return OpenAuto(notice, device, threads);
             default:
@@ -42,12 +47,12 @@ public static class Backends
         }
     }
 
-    /// <summary>Every device of every back end present on this machine: the CPU first, then each CUDA device, then each OpenCL device.</summary>
+    /// <summary>Every device of every back end present on this machine: the CPU first, ILGPU's CPU accelerator, then each CUDA device, then each OpenCL device.</summary>
     public static IReadOnlyList<DeviceInfo> ListDevices()
     {
         var cpu = new CpuAccelerator();
         long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        var devices = new List<DeviceInfo> { new(BackendKind.Cpu, 0, cpu.DeviceName, memory) };
+        var devices = new List<DeviceInfo> { new(BackendKind.Cpu, 0, cpu.DeviceName, memory), new(BackendKind.IlgpuCpu, 0, IlgpuAccelerator.CpuDeviceName, memory) };
         try
         {
             devices.AddRange(CudaDevice.List().Select(d => new DeviceInfo(BackendKind.Cuda, d.Index, d.Description, d.TotalMemory)));

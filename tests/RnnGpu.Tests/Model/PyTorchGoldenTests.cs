@@ -17,7 +17,8 @@ public sealed class PyTorchGoldenTests
     {
         string[] fixtures = ["tanh_1layer_mse", "relu_2layer_ce", "tanh_3layer_bce", "tanh_2layer_nohead_mse", "relu_1layer_sgd_clip",
             "bidi_1layer_mse", "bidi_2layer_relu_ce", "packed_2layer_mse", "packed_bidi_ce", "many_to_one_mse", "many_to_one_bidi_ce"];
-        foreach (var backend in TestBackends.Names)
+        // The ILGPU kernels too, on ILGPU's CPU accelerator: the code a GPU runs, against PyTorch.
+        foreach (var backend in TestBackends.Names.Select(row => row.Data).Append("ilgpu-cpu"))
         foreach (var f in fixtures)
             yield return [backend, f];
     }

@@ -1,0 +1,231 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using RnnGpu.Kernels;
+
+namespace RnnGpu.Accelerators.Ilgpu;
+
+/// <summary>
+/// The back end over ILGPU: the kernels of kernels/ on one ILGPU accelerator. So far over ILGPU's CPU accelerator
+/// (`--backend ilgpu-cpu`), which runs each simulated GPU thread as an OS thread: the very code a GPU runs, slow by
+/// nature, for tests and debugging. Launches are queued on the accelerator's default stream in order; copies out,
+/// the squared norm and <see cref="Synchronize"/> wait. The recurrence runs one step at a time through the
+/// contract's default loops.
+/// </summary>
+public sealed class IlgpuAccelerator : Accelerator
+{
+    private readonly Context _context;
+    private readonly ILGPU.Runtime.Accelerator _device;
+    private readonly IlgpuKernels _kernels;
+    /// <summary>Threads per group of the 1-D kernels and the reductions: a power of two.</summary>
+    private readonly int _group;
+    /// <summary>At most this many groups for the grid-stride kernels.</summary>
+    private readonly int _maxGroups;
+    /// <summary>The GEMM's group shape; its tile is four times that (<see cref="RnnGpu.Kernels.Gemm"/>).</summary>
+    private readonly (int X, int Y) _gemmGroup;
+    private const int NormMaxGroups = 64;
+    private MemoryBuffer1D<double, Stride1D.Dense>? _normPartials;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _normPartialsFloat;
+    /// <summary>CUDA and the CPU have doubles; an OpenCL device says whether it has (cl_khr_fp64).</summary>
+    private readonly bool _hasFp64;
+    private bool _disposed;
+
+    private IlgpuAccelerator(Context context, ILGPU.Runtime.Accelerator device, string name)
+    {
+        _context = context;
+        _device = device;
+        DeviceName = name;
+        _group = 1;
+        while (_group * 2 <= Math.Min(device.MaxNumThreadsPerGroup, 256)) _group *= 2;
+        _maxGroups = Math.Max(1, device.NumMultiprocessors) * 4;
+        // ILGPU's CPU accelerator runs a thread per simulated GPU thread: the smallest tile keeps launches cheap there.
+        _gemmGroup = device is CPUAccelerator || device.MaxNumThreadsPerGroup < 256 ? (4, 4) : (16, 16);
+        _hasFp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
+        _kernels = new IlgpuKernels(device);
+    }
+
+    public const string CpuDeviceName = "ILGPU CPU accelerator (simulated GPU, warp 4)";
+
+    /// <summary>ILGPU's CPU accelerator as its default device kind (warp 4, groups of up to 16 threads).</summary>
+    public static IlgpuAccelerator OpenCpu()
+    {
+        var context = Context.Create(builder => builder.CPU(CPUDevice.Default).EnableAlgorithms());
+        try
+        {
+            return new IlgpuAccelerator(context, CPUDevice.Default.CreateCPUAccelerator(context), CpuDeviceName);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    public override BackendKind Kind => BackendKind.IlgpuCpu;
+
+    public override string DeviceName { get; }
+
+    protected override DeviceBuffer AllocateCore(long length)
+    {
+        var memory = _device.Allocate1D<float>(Math.Max(length, 1));
+        memory.MemSetToZero();
+        return new IlgpuBuffer(this, length, memory);
+    }
+
+    protected override void CopyInCore(ReadOnlySpan<float> source, Slice destination)
+    {
+        if (!source.IsEmpty) View(destination).CopyFromCPU(source);
+    }
+
+    protected override void CopyOutCore(Slice source, Span<float> destination)
+    {
+        if (!destination.IsEmpty) View(source).CopyToCPU(destination);
+    }
+
+    protected override void CopyCore(Slice source, Slice destination)
+    {
+        if (destination.Length > 0) View(source).CopyTo(View(destination));
+    }
+
+    protected override void FillCore(Slice destination, float value)
+    {
+        if (destination.Length > 0) _kernels.Fill(Stride(destination.Length), View(destination), destination.Length, value);
+    }
+
+    protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) => LaunchGemm(spec, Act.None, a, b, c);
+
+    protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y)
+    {
+        long n = (long)rows * cols;
+        if (n > 0) _kernels.AddBias(Stride(n), View(y, n), View(bias), n, cols);
+    }
+
+    protected override void ColumnSumCore(int rows, int cols, Slice x, Slice sum, float beta)
+    {
+        if (cols == 0) return;
+        int lanes = Math.Max(1, _group / 16);
+        _kernels.ColumnSum(Reductions.ColumnSumConfig(cols, 16, lanes), View(x, (long)rows * cols), View(sum), rows, cols, beta);
+    }
+
+    protected override void RnnStepForwardCore(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
+    {
+        // h = act(pre + hPrev W_hh^T): the GEMM with beta 1 over C = h, after pre is copied there unless it is there already.
+        long bh = (long)batch * hidden;
+        if (bh == 0) return;
+        if (!(ReferenceEquals(pre.Buffer, h.Buffer) && pre.Offset == h.Offset)) View(pre, bh).CopyTo(View(h, bh));
+        LaunchGemm(GemmSpec.Dense(false, true, batch, hidden, hidden, 1f, 1f), ActOf(act), hPrev, wHh, h);
+    }
+
+    protected override void RnnStepBackwardCore(Activation act, int batch, int hidden, Slice h, Slice wHh, Slice dhNext, Slice dPre, Slice dhPrev)
+    {
+        long bh = (long)batch * hidden;
+        if (bh == 0) return;
+        _kernels.StepBackwardAct(Stride(bh), View(h, bh), View(dhNext, bh), View(dPre, bh), bh, ActOf(act));
+        // dhPrev = dPre W_hh: [batch, hidden] x [hidden, hidden]
+        LaunchGemm(GemmSpec.Dense(false, false, batch, hidden, hidden), Act.None, dPre, wHh, dhPrev);
+    }
+
+    protected override void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
+    {
+        if (rows == 0 || classes == 0) return;
+        long n = (long)rows * classes;
+        _kernels.SoftmaxCrossEntropy(Stride(rows), View(logits, n), View(targets, rows), View(dLogits, n), View(loss, rows), rows, classes, gradScale);
+    }
+
+    protected override void MseLossCore(int n, Slice pred, Slice target, Slice dPred, Slice loss, float gradScale)
+    {
+        if (n > 0) _kernels.MseLoss(Stride(n), View(pred, n), View(target, n), View(dPred, n), View(loss, n), n, gradScale);
+    }
+
+    protected override void BceWithLogitsLossCore(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale)
+    {
+        if (n > 0) _kernels.BceWithLogitsLoss(Stride(n), View(logits, n), View(target, n), View(dLogits, n), View(loss, n), n, gradScale);
+    }
+
+    protected override void MultiplyCore(Slice a, Slice b, Slice y)
+    {
+        if (y.Length > 0) _kernels.Multiply(Stride(y.Length), View(a), View(b), View(y), y.Length);
+    }
+
+    protected override void ScaleCore(Slice x, float alpha)
+    {
+        if (x.Length > 0) _kernels.Scale(Stride(x.Length), View(x), x.Length, alpha);
+    }
+
+    protected override double SquaredNormCore(Slice x)
+    {
+        if (x.Length == 0) return 0;
+        // One partial per group on the device, added here in double; the group count depends only on the length,
+        // so the result is the same run after run.
+        int groups = (int)Math.Min((x.Length + _group - 1) / _group, NormMaxGroups);
+        double sum = 0;
+        if (_hasFp64)
+        {
+            _normPartials ??= _device.Allocate1D<double>(NormMaxGroups);
+            _kernels.SquaredNormPartial(Reductions.SquaredNormConfig<double>(groups, _group), View(x), _normPartials.View, x.Length);
+            var partials = new double[groups];
+            _normPartials.View.SubView(0, groups).CopyToCPU(partials);
+            foreach (double p in partials) sum += p;
+        }
+        else
+        {
+            _normPartialsFloat ??= _device.Allocate1D<float>(NormMaxGroups);
+            _kernels.SquaredNormPartialFloat(Reductions.SquaredNormConfig<float>(groups, _group), View(x), _normPartialsFloat.View, x.Length);
+            var partials = new float[groups];
+            _normPartialsFloat.View.SubView(0, groups).CopyToCPU(partials);
+            foreach (float p in partials) sum += p;
+        }
+        return sum;
+    }
+
+    protected override void SgdUpdateCore(Slice param, Slice grad, Slice momentum, in SgdStep step)
+    {
+        long n = param.Length;
+        if (n > 0)
+            _kernels.SgdUpdate(Stride(n), View(param), View(grad, n), View(momentum, n), n, step.LearningRate, step.Momentum, step.WeightDecay, step.FirstStep ? 1 : 0);
+    }
+
+    protected override void AdamUpdateCore(Slice param, Slice grad, Slice m, Slice v, in AdamStep step)
+    {
+        long n = param.Length;
+        if (n > 0)
+            _kernels.AdamUpdate(Stride(n), View(param), View(grad, n), View(m, n), View(v, n), n,
+                step.Beta1, step.Beta2, step.Epsilon, step.WeightDecay, step.StepSize, step.BiasCorrection2Sqrt);
+    }
+
+    public override void Synchronize() => _device.Synchronize();
+
+    public override void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _normPartials?.Dispose();
+        _normPartialsFloat?.Dispose();
+        _device.Dispose();
+        _context.Dispose();
+    }
+
+    private void LaunchGemm(in GemmSpec s, int act, Slice a, Slice b, Slice c)
+    {
+        if (s.M == 0 || s.N == 0) return;
+        var args = new GemmArgs
+        {
+            TransA = s.TransA ? 1 : 0, TransB = s.TransB ? 1 : 0, M = s.M, N = s.N, K = s.K, Act = act,
+            Lda = s.Lda, Ldb = s.Ldb, Ldc = s.Ldc, Alpha = s.Alpha, Beta = s.Beta,
+            StrideA = s.StrideA, StrideB = s.StrideB, StrideC = s.StrideC,
+        };
+        _kernels.Gemm(RnnGpu.Kernels.Gemm.Config(args, _gemmGroup.X, _gemmGroup.Y, s.BatchCount), View(a), View(b), View(c), args);
+    }
+
+    private static int ActOf(Activation act) => act == Activation.Tanh ? Act.Tanh : Act.Relu;
+
+    /// <summary>A grid-stride launch over n items: one item per thread up to the device's fill.</summary>
+    private KernelConfig Stride(long n) => new((int)Math.Clamp((n + _group - 1) / _group, 1, _maxGroups), _group);
+
+    private static ArrayView<float> View(Slice s) => View(s, s.Length);
+
+    /// <summary>The first <paramref name="length"/> floats of the slice (the contract checked that it holds them).</summary>
+    private static ArrayView<float> View(Slice s, long length) =>
+        ((IlgpuBuffer)s.Buffer).Memory.View.SubView(s.Offset, length);
+}
