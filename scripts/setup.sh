@@ -4,6 +4,7 @@
 # - NVRTC 11.8 (Debian's libnvrtc11.2, in the non-free component), so every kernel compiles for CUDA
 #   without a GPU. The non-free component is added as a deb822 entry shaped like the machine's own.
 # - ptxas 11.8 (from the same component), for the PTX checks of the ILGPU kernels.
+# - clang, which compiles the OpenCL C that ILGPU emits for the kernels (no OpenCL device here runs it).
 set -euo pipefail
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -24,7 +25,7 @@ SOURCES
 fi
 
 missing=()
-for p in pocl-opencl-icd ocl-icd-libopencl1 clinfo libnvrtc11.2; do
+for p in pocl-opencl-icd ocl-icd-libopencl1 clinfo libnvrtc11.2 clang; do
   installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
