@@ -12,10 +12,8 @@ namespace RnnGpu.Kernels;
 /// </summary>
 public static class DeviceMath
 {
-    private const float Clamp = 10f;
-    private const float Q2 = 0.4999999403953552f, Q3 = 0.1666652113199234f, Q4 = 0.04166838899254799f,
-        Q5 = 0.008368710987269878f, Q6 = 0.0013814604608342052f;
-    private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693145751953125f, Ln2Lo = 1.428606765330187045e-06f;
+    private const float Clamp = TanhFit.Clamp, Q2 = TanhFit.Q2, Q3 = TanhFit.Q3, Q4 = TanhFit.Q4, Q5 = TanhFit.Q5, Q6 = TanhFit.Q6,
+        Log2E = TanhFit.Log2E, Ln2Hi = TanhFit.Ln2Hi, Ln2Lo = TanhFit.Ln2Lo;
 
     public static float Tanh(float x)
     {
@@ -38,6 +36,19 @@ public static class DeviceMath
     /// <summary>The activation of a recurrent step or a GEMM epilogue; <see cref="Act"/> names the codes.</summary>
     public static float Activate(int act, float v) =>
         act == Act.Tanh ? Tanh(v) : act == Act.Relu ? (v < 0f ? 0f : v) : v;   // relu keeps a NaN, as the CPU does
+}
+
+/// <summary>
+/// The constants of tanh|x| = m / (m + 2), m = e^{2|x|} - 1, shared by <see cref="DeviceMath.Tanh"/> and the CPU back
+/// end's vector tanh so that both compute the same function: the clamp past which tanh rounds to ±1, the degree-4 fit
+/// Q of (e^r - 1 - r) / r² on [-ln2/2, ln2/2] (relative error 3e-9), and ln 2 split in two for the reduction.
+/// </summary>
+public static class TanhFit
+{
+    public const float Clamp = 10f;
+    public const float Q2 = 0.4999999403953552f, Q3 = 0.1666652113199234f, Q4 = 0.04166838899254799f,
+        Q5 = 0.008368710987269878f, Q6 = 0.0013814604608342052f;
+    public const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693145751953125f, Ln2Lo = 1.428606765330187045e-06f;
 }
 
 /// <summary>Activation codes of the kernels' <c>act</c> arguments.</summary>

@@ -44,43 +44,42 @@ public static class Reductions
     public static KernelConfig SquaredNormConfig<T>(int groups, int group) where T : unmanaged =>
         new(new Index3D(groups, 1, 1), new Index3D(group, 1, 1), SharedMemoryConfig.RequestDynamic<T>(group));
 
-    public static void SquaredNormPartial(ArrayView<float> x, ArrayView<double> partial, long n)
+    public static void SquaredNormPartial(ArrayView<float> x, ArrayView<double> partial, long n) => SquaredNormPartial<double, DoubleSum>(x, partial, n);
+
+    public static void SquaredNormPartialFloat(ArrayView<float> x, ArrayView<float> partial, long n) => SquaredNormPartial<float, FloatSum>(x, partial, n);
+
+    private static void SquaredNormPartial<T, TSum>(ArrayView<float> x, ArrayView<T> partial, long n) where T : unmanaged where TSum : INormSum<T>
     {
-        var part = SharedMemory.GetDynamic<double>();
+        var part = SharedMemory.GetDynamic<T>();
         int lid = Group.IdxX;
-        double acc = 0;
-        for (long i = Grid.GlobalLinearIndex; i < n; i += (long)Grid.DimX * Group.DimX)
-        {
-            double v = x[i];
-            acc += v * v;
-        }
+        T acc = default;
+        for (long i = Grid.GlobalLinearIndex; i < n; i += (long)Grid.DimX * Group.DimX) acc = TSum.AddSquare(acc, x[i]);
         part[lid] = acc;
         Group.Barrier();
         for (int width = Group.DimX / 2; width > 0; width /= 2)
         {
-            if (lid < width) part[lid] += part[lid + width];
+            if (lid < width) part[lid] = TSum.Add(part[lid], part[lid + width]);
             Group.Barrier();
         }
         if (lid == 0) partial[Grid.IdxX] = part[0];
     }
 
-    public static void SquaredNormPartialFloat(ArrayView<float> x, ArrayView<float> partial, long n)
+    /// <summary>The squared norm's arithmetic in the accumulator's type.</summary>
+    private interface INormSum<T>
     {
-        var part = SharedMemory.GetDynamic<float>();
-        int lid = Group.IdxX;
-        float acc = 0;
-        for (long i = Grid.GlobalLinearIndex; i < n; i += (long)Grid.DimX * Group.DimX)
-        {
-            float v = x[i];
-            acc += v * v;
-        }
-        part[lid] = acc;
-        Group.Barrier();
-        for (int width = Group.DimX / 2; width > 0; width /= 2)
-        {
-            if (lid < width) part[lid] += part[lid + width];
-            Group.Barrier();
-        }
-        if (lid == 0) partial[Grid.IdxX] = part[0];
+        static abstract T AddSquare(T sum, float v);
+        static abstract T Add(T a, T b);
+    }
+
+    private struct DoubleSum : INormSum<double>
+    {
+        public static double AddSquare(double sum, float v) => sum + (double)v * v;
+        public static double Add(double a, double b) => a + b;
+    }
+
+    private struct FloatSum : INormSum<float>
+    {
+        public static float AddSquare(float sum, float v) => sum + v * v;
+        public static float Add(float a, float b) => a + b;
     }
 }

@@ -120,7 +120,7 @@ internal static class BenchOps
         line with { UsPerStep = BenchResult.Significant(timing.Median * 1e3, 4), BytesPerStep = timing.BytesPerIteration };
 
     private static BenchResult Line(Accelerator acc, string op, BenchTiming timing, double flops) => new(
-        acc.Kind.ToString().ToLowerInvariant(), acc.DeviceName, op, null,
+        acc.Kind.Name(), acc.DeviceName, op, null,
         null, null, null, null, null, null, null, null, null, null,
         timing.Iterations, BenchResult.Significant(timing.Median, 6), BenchResult.Significant(timing.Min, 6),
         BenchResult.Significant(timing.Max, 6), BenchResult.Significant(timing.Gflops(flops), 4), null, null)

@@ -1,3 +1,4 @@
+using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Model;
 using RnnGpu.Tasks;
@@ -46,7 +47,7 @@ internal static class EncoderDecoderTrainingJob
         long parameters = model.Encoder.Layout.TotalLength + model.Decoder.Layout.TotalLength;
         o.WriteLine($"data: {data.Summary}");
         o.WriteLine($"model: encoder {ModelSetup.DescribeModel(encoder)}; decoder {decoder.InputSize} inputs, {ModelSetup.DescribeModel(decoder)}; " +
-            $"feedback {model.FeedbackKind.ToName()} ({parameters:N0} parameters) on {accelerator.Kind.ToString().ToLowerInvariant()} ({accelerator.DeviceName})"
+            $"feedback {model.FeedbackKind.ToName()} ({parameters:N0} parameters) on {accelerator.Kind.Name()} ({accelerator.DeviceName})"
             + (s.InitPath is null ? "" : $", from {s.InitPath}"));
         o.WriteLine($"training: {epochs} epochs of {(data.Count + batch - 1) / batch} step(s) of batch {batch}, {ModelSetup.DescribeOptimizer(encoderOptimizer)} for each model"
             + (s.Clip is { } c ? $", clip {c:G3} over both" : "") + ", teacher forcing");

@@ -1,3 +1,4 @@
+using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Model;
 using RnnGpu.Training;
@@ -38,7 +39,7 @@ internal static class SequenceTrainingJob
 
         var o = ctx.Out;
         o.WriteLine($"data: {data.Summary}");
-        o.WriteLine($"model: {ModelSetup.DescribeModel(model.Config)} ({model.Layout.TotalLength:N0} parameters) on {accelerator.Kind.ToString().ToLowerInvariant()} ({accelerator.DeviceName})"
+        o.WriteLine($"model: {ModelSetup.DescribeModel(model.Config)} ({model.Layout.TotalLength:N0} parameters) on {accelerator.Kind.Name()} ({accelerator.DeviceName})"
             + (s.InitPath is null ? "" : $", from {s.InitPath}"));
         o.WriteLine($"training: {epochs} epochs of {(data.Count + batch - 1) / batch} step(s) of batch {batch}, {ModelSetup.DescribeOptimizer(optimizer)}"
             + (s.Clip is { } c ? $", clip {c:G3}" : "") + (s.Bptt is { } b ? $", truncated BPTT {b}" : ""));

@@ -1,3 +1,4 @@
+using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Model;
 using RnnGpu.Text;
@@ -61,7 +62,7 @@ internal static class TextTrainingJob
 
         var o = ctx.Out;
         o.WriteLine($"text: {source}, {text.Length:N0} characters, {vocabulary.Size} distinct");
-        o.WriteLine($"model: {ModelSetup.DescribeModel(model.Config)} ({model.Layout.TotalLength:N0} parameters) on {accelerator.Kind.ToString().ToLowerInvariant()} ({accelerator.DeviceName})"
+        o.WriteLine($"model: {ModelSetup.DescribeModel(model.Config)} ({model.Layout.TotalLength:N0} parameters) on {accelerator.Kind.Name()} ({accelerator.DeviceName})"
             + (s.InitPath is null ? "" : $", from {s.InitPath}"));
         o.WriteLine($"training: {steps:N0} steps of {batch} x {seq} characters, {ModelSetup.DescribeOptimizer(optimizer)}, clip {clip:G3}"
             + (s.Bptt is { } b ? $", truncated BPTT {b}" : ""));

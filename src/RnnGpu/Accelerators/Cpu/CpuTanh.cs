@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using RnnGpu.Kernels;
 
 namespace RnnGpu.Accelerators.Cpu;
 
@@ -15,10 +16,8 @@ namespace RnnGpu.Accelerators.Cpu;
 /// </summary>
 internal static class CpuTanh
 {
-    private const float Clamp = 10f;
-    private const float Q2 = 0.4999999403953552f, Q3 = 0.1666652113199234f, Q4 = 0.04166838899254799f,
-        Q5 = 0.008368710987269878f, Q6 = 0.0013814604608342052f;
-    private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693145751953125f, Ln2Lo = 1.428606765330187045e-06f;
+    private const float Clamp = TanhFit.Clamp, Q2 = TanhFit.Q2, Q3 = TanhFit.Q3, Q4 = TanhFit.Q4, Q5 = TanhFit.Q5, Q6 = TanhFit.Q6,
+        Log2E = TanhFit.Log2E, Ln2Hi = TanhFit.Ln2Hi, Ln2Lo = TanhFit.Ln2Lo;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Of(Vector512<float> x)

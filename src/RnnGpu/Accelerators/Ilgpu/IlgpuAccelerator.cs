@@ -164,16 +164,16 @@ public sealed class IlgpuAccelerator : Accelerator
         {
             _normPartials ??= _device.Allocate1D<double>(NormMaxGroups);
             _kernels.SquaredNormPartial(Reductions.SquaredNormConfig<double>(groups, _group), View(x), _normPartials.View, x.Length);
-            var partials = new double[groups];
-            _normPartials.View.SubView(0, groups).CopyToCPU(partials);
+            Span<double> partials = stackalloc double[groups];
+            _normPartials.View.SubView(0, groups).AsContiguous().CopyToCPU(partials);
             foreach (double p in partials) sum += p;
         }
         else
         {
             _normPartialsFloat ??= _device.Allocate1D<float>(NormMaxGroups);
             _kernels.SquaredNormPartialFloat(Reductions.SquaredNormConfig<float>(groups, _group), View(x), _normPartialsFloat.View, x.Length);
-            var partials = new float[groups];
-            _normPartialsFloat.View.SubView(0, groups).CopyToCPU(partials);
+            Span<float> partials = stackalloc float[groups];
+            _normPartialsFloat.View.SubView(0, groups).AsContiguous().CopyToCPU(partials);
             foreach (float p in partials) sum += p;
         }
         return sum;
