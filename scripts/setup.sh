@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine (idempotent, quiet when already there):
-# - PoCL, a real OpenCL runtime on the CPU, so the OpenCL back end runs for real without a GPU;
-# - NVRTC 11.8 (Debian's libnvrtc11.2, in the non-free component), so every kernel compiles for CUDA
-#   without a GPU. The non-free component is added as a deb822 entry shaped like the machine's own.
-# - ptxas 11.8 (from the same component), for the PTX checks of the ILGPU kernels.
+# - ptxas 11.8 (Debian's non-free component), which assembles the PTX that ILGPU emits for every kernel, with no
+#   GPU. The non-free component is added as a deb822 entry shaped like the machine's own.
 # - clang, which compiles the OpenCL C that ILGPU emits for the kernels (no OpenCL device here runs it).
+# The kernels themselves run in the tests on ILGPU's CPU accelerator, which is part of the ILGPU package.
 set -euo pipefail
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -13,8 +12,9 @@ apt_get() { $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 nonfree=/etc/apt/sources.list.d/rnngpu-nonfree.sources
-if ! installed libnvrtc11.2 && [ ! -f "$nonfree" ] && ! grep -rqs "non-free" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  echo "setup: adding Debian's contrib and non-free components (for NVRTC)"
+ptxas_dir="${XDG_CACHE_HOME:-$HOME/.cache}/rnngpu/cuda-toolkit-11.8"
+if [ ! -x "$ptxas_dir/ptxas" ] && [ ! -f "$nonfree" ] && ! grep -rqs "non-free" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "setup: adding Debian's contrib and non-free components (for ptxas)"
   $sudo_cmd tee "$nonfree" >/dev/null <<'SOURCES'
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -25,7 +25,7 @@ SOURCES
 fi
 
 missing=()
-for p in pocl-opencl-icd ocl-icd-libopencl1 clinfo libnvrtc11.2 clang; do
+for p in clang; do
   installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -36,7 +36,6 @@ fi
 
 # ptxas 11.8 for the PTX checks of the ILGPU kernels (no GPU needed): unpacked from Debian's non-free
 # nvidia-cuda-toolkit .deb with dpkg -x, without the package's 2.8 GB of dependencies.
-ptxas_dir="${XDG_CACHE_HOME:-$HOME/.cache}/rnngpu/cuda-toolkit-11.8"
 if [ ! -x "$ptxas_dir/ptxas" ]; then
   echo "setup: unpacking ptxas from nvidia-cuda-toolkit into $ptxas_dir"
   work=$(mktemp -d)

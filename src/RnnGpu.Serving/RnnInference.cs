@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RnnGpu.Accelerators;
-using RnnGpu.Accelerators.Cpu;
 
 namespace RnnGpu.Serving;
 
@@ -31,12 +30,13 @@ public sealed partial class RnnInference : IDisposable
         try
         {
             _accelerator.BatchInvariant = true;
-            int executors = _accelerator is not CpuAccelerator cpu ? 1 : options.Executors > 0 ? options.Executors : cpu.Threads;
+            var capabilities = _accelerator.Capabilities;
+            int executors = !capabilities.ParallelCallers ? 1 : options.Executors > 0 ? options.Executors : capabilities.Threads;
             _host = new ModelHost(_accelerator, options.CheckpointPath, executors, _log);
             _queue = new RequestQueue(options.MaxQueuedRequests);
             Metrics = new ServingMetrics(meters, () => _queue.Count);
             _executors = new BatchExecutor[executors];
-            bool alone = _accelerator.Kind == BackendKind.Cpu && executors > 1;
+            bool alone = capabilities.ParallelCallers && executors > 1;
             for (int i = 0; i < executors; i++) _executors[i] = new BatchExecutor(i, alone, _queue, _host, options, Metrics, _log);
             LogStarted(_log, executors, options.MaxBatch, options.MaxWait.TotalMilliseconds);
         }

@@ -6,7 +6,7 @@ public sealed class RnnServingOptions
     /// <summary>The safetensors checkpoint to serve (<see cref="RnnGpu.IO.Checkpoint"/>); reloads read it again.</summary>
     public string CheckpointPath { get; set; } = "";
 
-    /// <summary>"cpu", "opencl", "cuda" or "auto" (<see cref="RnnGpu.Accelerators.Backends.Open"/>).</summary>
+    /// <summary>"cpu", "opencl", "cuda", "ilgpu-cpu" or "auto" (<see cref="RnnGpu.Accelerators.Backends.Open"/>).</summary>
     public string Backend { get; set; } = "cpu";
 
     /// <summary>Most requests coalesced into one forward pass; 1 turns dynamic batching off.</summary>

@@ -1,4 +1,5 @@
 using RnnGpu.Accelerators;
+using RnnGpu.Accelerators.Cpu;
 using RnnGpu.Model;
 using RnnGpu.Training;
 
@@ -126,7 +127,7 @@ internal static class BenchOps
         BenchResult.Significant(timing.Max, 6), BenchResult.Significant(timing.Gflops(flops), 4), null, null)
     {
         BatchInvariant = acc.BatchInvariant ? true : null,
-        TeamSwitches = acc.Kind == BackendKind.Cpu ? RnnGpu.Accelerators.Cpu.CpuAccelerator.TeamSwitches : null,
-        TeamAlone = acc.Kind == BackendKind.Cpu && RnnGpu.Accelerators.Cpu.CpuAccelerator.TeamSettledAlone ? true : null,
+        TeamSwitches = acc is CpuAccelerator ? CpuAccelerator.TeamSwitches : null,
+        TeamAlone = acc is CpuAccelerator && CpuAccelerator.TeamSettledAlone ? true : null,
     };
 }

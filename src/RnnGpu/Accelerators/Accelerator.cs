@@ -10,6 +10,9 @@ public abstract partial class Accelerator : IDisposable
     public abstract BackendKind Kind { get; }
     public abstract string DeviceName { get; }
 
+    /// <summary>What this back end can do (<see cref="AcceleratorCapabilities"/>).</summary>
+    public abstract AcceleratorCapabilities Capabilities { get; }
+
     /// <summary>
     /// Batch-invariant mode (off by default): every row of a batched product and recurrence is computed by the
     /// same operations in the same order whatever the batch size, the row's position and the other rows'

@@ -1,7 +1,5 @@
 using RnnGpu.Accelerators.Cpu;
-using RnnGpu.Accelerators.Cuda;
 using RnnGpu.Accelerators.Ilgpu;
-using RnnGpu.Accelerators.OpenCL;
 
 namespace RnnGpu.Accelerators;
 
@@ -9,8 +7,9 @@ namespace RnnGpu.Accelerators;
 public sealed record DeviceInfo(BackendKind Backend, int Index, string Name, long MemoryBytes);
 
 /// <summary>
-/// Finds and opens back ends by name: auto, cpu, opencl, cuda, ilgpu-cpu (the ILGPU kernels on ILGPU's CPU accelerator). Auto picks CUDA, then an OpenCL GPU,
-/// then the CPU, falling through a back end that is not present with a one-line notice.
+/// Finds and opens back ends by name: auto, cpu (the managed SIMD back end), and the ILGPU kernels on cuda, opencl
+/// or ilgpu-cpu (ILGPU's CPU accelerator). Auto picks CUDA, then an OpenCL GPU that ILGPU can use, then the CPU,
+/// falling through a back end that is not present (or fails to open) with a one-line notice.
 /// </summary>
 public static class Backends
 {
@@ -33,9 +32,9 @@ public static class Backends
                     throw new BackendUnavailableException($"the cpu back end has one device, 0; device {device} does not exist");
                 return new CpuAccelerator(threads);
             case "opencl":
-                return OpenCLAccelerator.Open(device);
+                return IlgpuDevices.Open(BackendKind.OpenCL, device);
             case "cuda":
-                return CudaAccelerator.Open(device);
+                return IlgpuDevices.Open(BackendKind.Cuda, device);
             case "ilgpu-cpu":
                 if (device is not null and not 0)
                     throw new BackendUnavailableException($"the ilgpu-cpu back end has one device, 0; device {device} does not exist");
@@ -53,22 +52,8 @@ public static class Backends
         var cpu = new CpuAccelerator();
         long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         var devices = new List<DeviceInfo> { new(BackendKind.Cpu, 0, cpu.DeviceName, memory), new(BackendKind.IlgpuCpu, 0, IlgpuAccelerator.CpuDeviceName, memory) };
-        try
-        {
-            devices.AddRange(CudaDevice.List().Select(d => new DeviceInfo(BackendKind.Cuda, d.Index, d.Description, d.TotalMemory)));
-        }
-        catch (RnnGpuException)
-        {
-            // No NVIDIA driver or device: no CUDA devices to list.
-        }
-        try
-        {
-            devices.AddRange(OpenCLDevice.List().Select(d => new DeviceInfo(BackendKind.OpenCL, d.Index, d.Description, d.GlobalMemory)));
-        }
-        catch (RnnGpuException)
-        {
-            // No OpenCL on this machine (or a broken installation): it has no OpenCL devices to list.
-        }
+        devices.AddRange(IlgpuDevices.List(BackendKind.Cuda));
+        devices.AddRange(IlgpuDevices.List(BackendKind.OpenCL));
         return devices;
     }
 
@@ -77,47 +62,30 @@ public static class Backends
         string cuda;
         try
         {
-            return CudaAccelerator.Open(device);
+            return IlgpuDevices.Open(BackendKind.Cuda, device);
         }
-        catch (RnnGpuException e) when (device is null || !HasCudaDevices())
+        catch (RnnGpuException e) when (device is null || IlgpuDevices.List(BackendKind.Cuda).Count == 0)
         {
-            // No driver, device or NVRTC (or a device that refuses a context): fall through to OpenCL.
+            // No driver or device, or a device that refuses a context or is out of memory: fall through to OpenCL.
             cuda = e.Message;
         }
-        if (device is not null) return OpenCLAccelerator.Open(device);
+        if (device is not null) return IlgpuDevices.Open(BackendKind.OpenCL, device);
         string why;
         try
         {
-            var gpu = OpenCLDevice.List().FirstOrDefault(d => d.IsGpu && d.Available);
-            if (gpu is not null)
-            {
-                var opencl = new OpenCLAccelerator(gpu, OpenCLCompiler.DefaultCacheDirectory());
-                notice?.Invoke($"auto: {Reason(cuda)}; using OpenCL on {opencl.DeviceName}");
-                return opencl;
-            }
-            why = "no OpenCL GPU";
+            var opencl = IlgpuDevices.Open(BackendKind.OpenCL, null, gpuOnly: true);
+            notice?.Invoke($"auto: {Reason(cuda)}; using OpenCL on {opencl.DeviceName}");
+            return opencl;
         }
         catch (RnnGpuException e)
         {
-            why = e.Message;
+            why = Reason(e.Message);
         }
         notice?.Invoke($"auto: {Reason(cuda)} and {why}; using the CPU");
         return new CpuAccelerator(threads);
     }
 
-    private static bool HasCudaDevices()
-    {
-        try
-        {
-            return CudaDevice.List().Count > 0;
-        }
-        catch (RnnGpuException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Why CUDA is unavailable, as part of one line: the first sentence, without the advice to pick another back end.</summary>
+    /// <summary>Why a back end is unavailable, as part of one line: the first sentence, without the advice to pick another back end.</summary>
     private static string Reason(string message)
     {
         string first = message.Split('\n')[0];

@@ -124,7 +124,7 @@ public sealed class BenchAndDevicesTests : IDisposable
         var line = JsonLines(_cli.Ok("bench", "--backend", "cpu", "--device", "0", "--mode", "infer", "--batch", "1", "--seq", "2", "--input", "2", "--hidden", "3", "--iters", "1", "--warmup", "0").Out);
         Assert.Equal("cpu", line[0].GetProperty("backend").GetString());
         _cli.Fails(["bench", "--backend", "cpu", "--device", "1"], "device");
-        _cli.Fails(["bench", "--backend", "opencl", "--device", "99"], "99");
+        _cli.Fails(["bench", "--backend", "ilgpu-cpu", "--device", "99"], "99");
         Assert.Equal(2, _cli.Fails(["bench", "--device", "-1"], "--device").ExitCode);
     }
 

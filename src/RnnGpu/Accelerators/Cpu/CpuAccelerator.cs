@@ -45,6 +45,8 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
 
     public override BackendKind Kind => BackendKind.Cpu;
 
+    public override AcceleratorCapabilities Capabilities => new(ParallelCallers: true, Threads, HostMemory: true, Float64: true);
+
     public override string DeviceName => $"CPU ({Threads} threads, {SimdDescription})";
 
     internal static string SimdDescription =>

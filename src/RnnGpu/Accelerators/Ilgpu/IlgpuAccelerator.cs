@@ -7,13 +7,14 @@ using RnnGpu.Kernels;
 namespace RnnGpu.Accelerators.Ilgpu;
 
 /// <summary>
-/// The back end over ILGPU: the kernels of kernels/ on one ILGPU accelerator. So far over ILGPU's CPU accelerator
-/// (`--backend ilgpu-cpu`), which runs each simulated GPU thread as an OS thread: the very code a GPU runs, slow by
-/// nature, for tests and debugging. Launches are queued on the accelerator's default stream in order; copies out,
-/// the squared norm and <see cref="Synchronize"/> wait. The recurrence runs one step at a time through the
-/// contract's default loops.
+/// The back end over ILGPU: the kernels of kernels/ on one ILGPU accelerator, CUDA (`--backend cuda`), OpenCL
+/// (`--backend opencl`) or ILGPU's CPU accelerator (`--backend ilgpu-cpu`), which runs each simulated GPU thread as
+/// an OS thread: the very code a GPU runs, slow by nature, for tests and debugging. Launches are queued on the
+/// accelerator's default stream in order; copies out, the squared norm and <see cref="Synchronize"/> wait. Every
+/// operation first binds the accelerator to the calling thread (a CUDA context is current per thread), so any thread
+/// may use it, one at a time.
 /// </summary>
-public sealed class IlgpuAccelerator : Accelerator
+public sealed partial class IlgpuAccelerator : Accelerator
 {
     private readonly Context _context;
     private readonly ILGPU.Runtime.Accelerator _device;
@@ -31,10 +32,12 @@ public sealed class IlgpuAccelerator : Accelerator
     private readonly bool _hasFp64;
     private bool _disposed;
 
-    private IlgpuAccelerator(Context context, ILGPU.Runtime.Accelerator device, string name)
+    private IlgpuAccelerator(Context context, ILGPU.Runtime.Accelerator device, BackendKind kind, int index, string name)
     {
         _context = context;
         _device = device;
+        Kind = kind;
+        DeviceIndex = index;
         DeviceName = name;
         _group = 1;
         while (_group * 2 <= Math.Min(device.MaxNumThreadsPerGroup, 256)) _group *= 2;
@@ -42,35 +45,68 @@ public sealed class IlgpuAccelerator : Accelerator
         // ILGPU's CPU accelerator runs a thread per simulated GPU thread: the smallest tile keeps launches cheap there.
         _gemmGroup = device is CPUAccelerator || device.MaxNumThreadsPerGroup < 256 ? (4, 4) : (16, 16);
         _hasFp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
-        _kernels = new IlgpuKernels(device);
+        _kernels = new IlgpuKernels(device, name);
     }
 
     public const string CpuDeviceName = "ILGPU CPU accelerator (simulated GPU, warp 4)";
 
     /// <summary>ILGPU's CPU accelerator as its default device kind (warp 4, groups of up to 16 threads).</summary>
-    public static IlgpuAccelerator OpenCpu()
+    public static IlgpuAccelerator OpenCpu() => OpenCpu(CPUDevice.Default, CpuDeviceName);
+
+    /// <summary>ILGPU's CPU accelerator simulating <paramref name="device"/> (tests use other warp sizes and several multiprocessors).</summary>
+    internal static IlgpuAccelerator OpenCpu(CPUDevice device, string name)
     {
-        var context = Context.Create(builder => builder.CPU(CPUDevice.Default).EnableAlgorithms());
+        var context = Context.Create(builder => builder.CPU(device).EnableAlgorithms());
+        return Create(context, context.GetCPUDevice(0), BackendKind.IlgpuCpu, 0, name);
+    }
+
+    /// <summary>An accelerator on <paramref name="device"/> of <paramref name="context"/>, which it then owns (and disposes, also when this fails).</summary>
+    internal static IlgpuAccelerator Create(Context context, Device device, BackendKind kind, int index, string name)
+    {
+        ILGPU.Runtime.Accelerator? accelerator = null;
         try
         {
-            return new IlgpuAccelerator(context, CPUDevice.Default.CreateCPUAccelerator(context), CpuDeviceName);
+            accelerator = device.CreateAccelerator(context);
+            return new IlgpuAccelerator(context, accelerator, kind, index, name);
+        }
+        catch (Exception e) when (e is not RnnGpuException)
+        {
+            accelerator?.Dispose();
+            context.Dispose();
+            throw new BackendUnavailableException($"{name} could not be opened: {e.Message}");
         }
         catch
         {
+            accelerator?.Dispose();
             context.Dispose();
             throw;
         }
     }
 
-    public override BackendKind Kind => BackendKind.IlgpuCpu;
+    public override BackendKind Kind { get; }
+
+    public override AcceleratorCapabilities Capabilities => new(ParallelCallers: false, Threads: 1, HostMemory: false, _hasFp64);
+
+    /// <summary>The device's index among its back end's devices, as `rnngpu devices` lists them.</summary>
+    public int DeviceIndex { get; }
 
     public override string DeviceName { get; }
 
     protected override DeviceBuffer AllocateCore(long length)
     {
-        var memory = _device.Allocate1D<float>(Math.Max(length, 1));
-        memory.MemSetToZero();
-        return new IlgpuBuffer(this, length, memory);
+        _device.Bind();
+        MemoryBuffer1D<float, Stride1D.Dense>? memory = null;
+        try
+        {
+            memory = _device.Allocate1D<float>(Math.Max(length, 1));
+            memory.MemSetToZero();
+            return new IlgpuBuffer(this, length, memory);
+        }
+        catch (Exception e) when (IlgpuErrors.IsOutOfMemory(e))
+        {
+            memory?.Dispose();
+            throw new DeviceOutOfMemoryException($"{DeviceName}: out of memory for a buffer of {length:N0} floats ({length * 4.0 / (1 << 20):N0} MiB): {e.Message}", e);
+        }
     }
 
     protected override void CopyInCore(ReadOnlySpan<float> source, Slice destination)
@@ -90,7 +126,7 @@ public sealed class IlgpuAccelerator : Accelerator
 
     protected override void FillCore(Slice destination, float value)
     {
-        if (destination.Length > 0) _kernels.Fill(Stride(destination.Length), View(destination), destination.Length, value);
+        if (destination.Length > 0) Kernels.Fill(Stride(destination.Length), View(destination), destination.Length, value);
     }
 
     protected override void GemmCore(in GemmSpec spec, Slice a, Slice b, Slice c) => LaunchGemm(spec, Act.None, a, b, c);
@@ -98,14 +134,14 @@ public sealed class IlgpuAccelerator : Accelerator
     protected override void AddBiasCore(int rows, int cols, Slice bias, Slice y)
     {
         long n = (long)rows * cols;
-        if (n > 0) _kernels.AddBias(Stride(n), View(y, n), View(bias), n, cols);
+        if (n > 0) Kernels.AddBias(Stride(n), View(y, n), View(bias), n, cols);
     }
 
     protected override void ColumnSumCore(int rows, int cols, Slice x, Slice sum, float beta)
     {
         if (cols == 0) return;
         int lanes = Math.Max(1, _group / 16);
-        _kernels.ColumnSum(Reductions.ColumnSumConfig(cols, 16, lanes), View(x, (long)rows * cols), View(sum), rows, cols, beta);
+        Kernels.ColumnSum(Reductions.ColumnSumConfig(cols, 16, lanes), View(x, (long)rows * cols), View(sum), rows, cols, beta);
     }
 
     protected override void RnnStepForwardCore(Activation act, int batch, int hidden, Slice pre, Slice hPrev, Slice wHh, Slice h)
@@ -121,7 +157,7 @@ public sealed class IlgpuAccelerator : Accelerator
     {
         long bh = (long)batch * hidden;
         if (bh == 0) return;
-        _kernels.StepBackwardAct(Stride(bh), View(h, bh), View(dhNext, bh), View(dPre, bh), bh, ActOf(act));
+        Kernels.StepBackwardAct(Stride(bh), View(h, bh), View(dhNext, bh), View(dPre, bh), bh, ActOf(act));
         // dhPrev = dPre W_hh: [batch, hidden] x [hidden, hidden]
         LaunchGemm(GemmSpec.Dense(false, false, batch, hidden, hidden), Act.None, dPre, wHh, dhPrev);
     }
@@ -130,27 +166,27 @@ public sealed class IlgpuAccelerator : Accelerator
     {
         if (rows == 0 || classes == 0) return;
         long n = (long)rows * classes;
-        _kernels.SoftmaxCrossEntropy(Stride(rows), View(logits, n), View(targets, rows), View(dLogits, n), View(loss, rows), rows, classes, gradScale);
+        Kernels.SoftmaxCrossEntropy(Stride(rows), View(logits, n), View(targets, rows), View(dLogits, n), View(loss, rows), rows, classes, gradScale);
     }
 
     protected override void MseLossCore(int n, Slice pred, Slice target, Slice dPred, Slice loss, float gradScale)
     {
-        if (n > 0) _kernels.MseLoss(Stride(n), View(pred, n), View(target, n), View(dPred, n), View(loss, n), n, gradScale);
+        if (n > 0) Kernels.MseLoss(Stride(n), View(pred, n), View(target, n), View(dPred, n), View(loss, n), n, gradScale);
     }
 
     protected override void BceWithLogitsLossCore(int n, Slice logits, Slice target, Slice dLogits, Slice loss, float gradScale)
     {
-        if (n > 0) _kernels.BceWithLogitsLoss(Stride(n), View(logits, n), View(target, n), View(dLogits, n), View(loss, n), n, gradScale);
+        if (n > 0) Kernels.BceWithLogitsLoss(Stride(n), View(logits, n), View(target, n), View(dLogits, n), View(loss, n), n, gradScale);
     }
 
     protected override void MultiplyCore(Slice a, Slice b, Slice y)
     {
-        if (y.Length > 0) _kernels.Multiply(Stride(y.Length), View(a), View(b), View(y), y.Length);
+        if (y.Length > 0) Kernels.Multiply(Stride(y.Length), View(a), View(b), View(y), y.Length);
     }
 
     protected override void ScaleCore(Slice x, float alpha)
     {
-        if (x.Length > 0) _kernels.Scale(Stride(x.Length), View(x), x.Length, alpha);
+        if (x.Length > 0) Kernels.Scale(Stride(x.Length), View(x), x.Length, alpha);
     }
 
     protected override double SquaredNormCore(Slice x)
@@ -163,7 +199,7 @@ public sealed class IlgpuAccelerator : Accelerator
         if (_hasFp64)
         {
             _normPartials ??= _device.Allocate1D<double>(NormMaxGroups);
-            _kernels.SquaredNormPartial(Reductions.SquaredNormConfig<double>(groups, _group), View(x), _normPartials.View, x.Length);
+            Kernels.SquaredNormPartial(Reductions.SquaredNormConfig<double>(groups, _group), View(x), _normPartials.View, x.Length);
             Span<double> partials = stackalloc double[groups];
             _normPartials.View.SubView(0, groups).AsContiguous().CopyToCPU(partials);
             foreach (double p in partials) sum += p;
@@ -171,7 +207,7 @@ public sealed class IlgpuAccelerator : Accelerator
         else
         {
             _normPartialsFloat ??= _device.Allocate1D<float>(NormMaxGroups);
-            _kernels.SquaredNormPartialFloat(Reductions.SquaredNormConfig<float>(groups, _group), View(x), _normPartialsFloat.View, x.Length);
+            Kernels.SquaredNormPartialFloat(Reductions.SquaredNormConfig<float>(groups, _group), View(x), _normPartialsFloat.View, x.Length);
             Span<float> partials = stackalloc float[groups];
             _normPartialsFloat.View.SubView(0, groups).AsContiguous().CopyToCPU(partials);
             foreach (float p in partials) sum += p;
@@ -183,18 +219,22 @@ public sealed class IlgpuAccelerator : Accelerator
     {
         long n = param.Length;
         if (n > 0)
-            _kernels.SgdUpdate(Stride(n), View(param), View(grad, n), View(momentum, n), n, step.LearningRate, step.Momentum, step.WeightDecay, step.FirstStep ? 1 : 0);
+            Kernels.SgdUpdate(Stride(n), View(param), View(grad, n), View(momentum, n), n, step.LearningRate, step.Momentum, step.WeightDecay, step.FirstStep ? 1 : 0);
     }
 
     protected override void AdamUpdateCore(Slice param, Slice grad, Slice m, Slice v, in AdamStep step)
     {
         long n = param.Length;
         if (n > 0)
-            _kernels.AdamUpdate(Stride(n), View(param), View(grad, n), View(m, n), View(v, n), n,
+            Kernels.AdamUpdate(Stride(n), View(param), View(grad, n), View(m, n), View(v, n), n,
                 step.Beta1, step.Beta2, step.Epsilon, step.WeightDecay, step.StepSize, step.BiasCorrection2Sqrt);
     }
 
-    public override void Synchronize() => _device.Synchronize();
+    public override void Synchronize()
+    {
+        _device.Bind();
+        IlgpuErrors.Run(DeviceName, _device.Synchronize);
+    }
 
     public override void Dispose()
     {
@@ -202,6 +242,7 @@ public sealed class IlgpuAccelerator : Accelerator
         _disposed = true;
         _normPartials?.Dispose();
         _normPartialsFloat?.Dispose();
+        _barrier?.Dispose();
         _device.Dispose();
         _context.Dispose();
     }
@@ -215,7 +256,7 @@ public sealed class IlgpuAccelerator : Accelerator
             Lda = s.Lda, Ldb = s.Ldb, Ldc = s.Ldc, Alpha = s.Alpha, Beta = s.Beta,
             StrideA = s.StrideA, StrideB = s.StrideB, StrideC = s.StrideC,
         };
-        _kernels.Gemm(RnnGpu.Kernels.Gemm.Config(args, _gemmGroup.X, _gemmGroup.Y, s.BatchCount), View(a), View(b), View(c), args);
+        Kernels.Gemm(RnnGpu.Kernels.Gemm.Config(args, _gemmGroup.X, _gemmGroup.Y, s.BatchCount), View(a), View(b), View(c), args);
     }
 
     private static int ActOf(Activation act) => act == Activation.Tanh ? Act.Tanh : Act.Relu;
@@ -223,9 +264,25 @@ public sealed class IlgpuAccelerator : Accelerator
     /// <summary>A grid-stride launch over n items: one item per thread up to the device's fill.</summary>
     private KernelConfig Stride(long n) => new((int)Math.Clamp((n + _group - 1) / _group, 1, _maxGroups), _group);
 
-    private static ArrayView<float> View(Slice s) => View(s, s.Length);
+    /// <summary>The kernels, with the accelerator bound to this thread for the launch.</summary>
+    private IlgpuKernels Kernels
+    {
+        get
+        {
+            _device.Bind();
+            return _kernels;
+        }
+    }
 
-    /// <summary>The first <paramref name="length"/> floats of the slice (the contract checked that it holds them).</summary>
-    private static ArrayView<float> View(Slice s, long length) =>
-        ((IlgpuBuffer)s.Buffer).Memory.View.SubView(s.Offset, length);
+    private ArrayView<float> View(Slice s) => View(s, s.Length);
+
+    /// <summary>
+    /// The first <paramref name="length"/> floats of the slice (the contract checked that it holds them), with the
+    /// accelerator bound to this thread for the copy or launch that takes it.
+    /// </summary>
+    private ArrayView<float> View(Slice s, long length)
+    {
+        _device.Bind();
+        return ((IlgpuBuffer)s.Buffer).Memory.View.SubView(s.Offset, length);
+    }
 }

@@ -4,35 +4,56 @@ using RnnGpu.Kernels;
 
 namespace RnnGpu.Accelerators.Ilgpu;
 
-/// <summary>Every kernel of kernels/, loaded once per accelerator (ILGPU compiles each on its first load) and kept.</summary>
-internal sealed class IlgpuKernels(ILGPU.Runtime.Accelerator device)
+/// <summary>
+/// Every kernel of kernels/, loaded once per accelerator (ILGPU compiles each on its first load) and kept. A kernel
+/// that fails to compile for the device is a <see cref="KernelCompilationException"/> with its name and ILGPU's message.
+/// </summary>
+internal sealed class IlgpuKernels(ILGPU.Runtime.Accelerator device, string deviceName)
 {
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> Gemm =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(RnnGpu.Kernels.Gemm.Kernel);
+        Load("Gemm.Kernel", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(RnnGpu.Kernels.Gemm.Kernel));
     public readonly Action<KernelConfig, ArrayView<float>, long, float> Fill =
-        device.LoadStreamKernel<ArrayView<float>, long, float>(Elementwise.Fill);
+        Load("Elementwise.Fill", deviceName, () => device.LoadStreamKernel<ArrayView<float>, long, float>(Elementwise.Fill));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, long, int> AddBias =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, int>(Elementwise.AddBias);
+        Load("Elementwise.AddBias", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long, int>(Elementwise.AddBias));
     public readonly Action<KernelConfig, ArrayView<float>, long, float> Scale =
-        device.LoadStreamKernel<ArrayView<float>, long, float>(Elementwise.Scale);
+        Load("Elementwise.Scale", deviceName, () => device.LoadStreamKernel<ArrayView<float>, long, float>(Elementwise.Scale));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, long> Multiply =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long>(Elementwise.Multiply);
+        Load("Elementwise.Multiply", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long>(Elementwise.Multiply));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int> StepBackwardAct =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int>(Elementwise.StepBackwardAct);
+        Load("Elementwise.StepBackwardAct", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int>(Elementwise.StepBackwardAct));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float> MseLoss =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float>(Elementwise.MseLoss);
+        Load("Elementwise.MseLoss", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float>(Elementwise.MseLoss));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float> BceWithLogitsLoss =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float>(Elementwise.BceWithLogitsLoss);
+        Load("Elementwise.BceWithLogitsLoss", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float>(Elementwise.BceWithLogitsLoss));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> SoftmaxCrossEntropy =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Elementwise.SoftmaxCrossEntropy);
+        Load("Elementwise.SoftmaxCrossEntropy", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Elementwise.SoftmaxCrossEntropy));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, float> ColumnSum =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(Reductions.ColumnSum);
+        Load("Reductions.ColumnSum", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float>(Reductions.ColumnSum));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<double>, long> SquaredNormPartial =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<double>, long>(Reductions.SquaredNormPartial);
+        Load("Reductions.SquaredNormPartial", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<double>, long>(Reductions.SquaredNormPartial));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, long> SquaredNormPartialFloat =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long>(Reductions.SquaredNormPartialFloat);
+        Load("Reductions.SquaredNormPartialFloat", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, long>(Reductions.SquaredNormPartialFloat));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, int> SgdUpdate =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, int>(Optimizers.SgdUpdate);
+        Load("Optimizers.SgdUpdate", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, int>(Optimizers.SgdUpdate));
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float> AdamUpdate =
-        device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float>(Optimizers.AdamUpdate);
+        Load("Optimizers.AdamUpdate", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float>(Optimizers.AdamUpdate));
+
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs> RecurrenceForward =
+        Load("Recurrence.Forward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs>(Recurrence.Forward));
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs> RecurrenceBackward =
+        Load("Recurrence.Backward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs>(Recurrence.Backward));
+
+    /// <summary>Loads (compiles) one kernel; ILGPU's compile errors name the kernel.</summary>
+    internal static T Load<T>(string kernel, string deviceName, Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (Exception e) when (e is not RnnGpuException and not OutOfMemoryException)
+        {
+            throw new KernelCompilationException(kernel, $"{deviceName}: {e.Message}", e);
+        }
+    }
 }

@@ -1,0 +1,147 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using RnnGpu.Kernels;
+
+namespace RnnGpu.Accelerators.Ilgpu;
+
+/// <summary>Which recurrence the whole-sequence methods run: chosen per shape, or forced by tests.</summary>
+internal enum RecurrencePath
+{
+    /// <summary>The persistent kernel where the device and shape allow it and the batch is small, else the step loop.</summary>
+    Auto,
+    /// <summary>Always the step loop: one GEMM launch per step forwards, two launches per step backwards.</summary>
+    Standard,
+    /// <summary>Always the persistent kernel; a shape or device it cannot run is an error.</summary>
+    Persistent,
+}
+
+/// <summary>The geometry of one persistent launch: Units hidden units per group, Groups groups of GroupSize threads, Lanes threads per output.</summary>
+internal readonly record struct PersistentPlan(int Units, int Groups, int GroupSize, int Lanes);
+
+/// <summary>
+/// The persistent recurrence (<see cref="Recurrence"/>): a layer's whole forward or backward time loop as one launch
+/// that keeps W_hh on chip, with a software grid barrier per step. It runs where every group of the grid can be
+/// resident at once: on CUDA, as ILGPU's occupancy estimate says; on ILGPU's CPU accelerator, one group per simulated
+/// multiprocessor (each runs its groups one after another). Not on OpenCL, which promises no forward progress between
+/// work-groups, so a spinning barrier could wait forever.
+/// </summary>
+public sealed partial class IlgpuAccelerator
+{
+    /// <summary>On a GPU, auto uses the persistent kernel up to this batch: beyond it the step loop's GEMMs fill the device.</summary>
+    internal const int PersistentMaxBatch = 32;
+
+    /// <summary>The grid barrier's arrival counter, cleared before each persistent launch.</summary>
+    private MemoryBuffer1D<int, Stride1D.Dense>? _barrier;
+
+    internal RecurrencePath RecurrencePath { get; set; } = RecurrencePath.Auto;
+
+    /// <summary>Persistent launches so far: tests check which path ran.</summary>
+    internal int PersistentLaunches { get; private set; }
+
+    /// <summary>
+    /// The persistent geometry for a shape, or why there is none. Units is the fewest hidden units per group that
+    /// keeps the grid within the groups that can be resident; its W_hh slice and one partial per thread must fit in a
+    /// group's shared memory. Lanes splits each output's dot product over the threads that the group's outputs leave
+    /// idle (a power of two, at most the hidden size; 1 when the outputs are at least the group's threads).
+    /// </summary>
+    internal PersistentPlan? Plan(bool backward, int batch, int hidden, int time, out string why)
+    {
+        why = "";
+        int groupSize = _group, multiprocessors = Math.Max(1, _device.NumMultiprocessors);
+        if (_device is not (CPUAccelerator or CudaAccelerator))
+        {
+            why = "OpenCL promises no forward progress between work-groups, which the grid barrier needs";
+            return null;
+        }
+        // First guess: one group per multiprocessor; then the occupancy estimate of that shape decides.
+        int units = (hidden + multiprocessors - 1) / multiprocessors;
+        long sharedBytes = Recurrence.SharedFloats(units, hidden, groupSize) * sizeof(float);
+        if (sharedBytes > _device.MaxSharedMemoryPerGroup)
+        {
+            why = $"W_hh's {units} rows of {hidden} need {sharedBytes:N0} bytes of shared memory a group, more than {_device.MaxSharedMemoryPerGroup:N0}";
+            return null;
+        }
+        int groups = (hidden + units - 1) / units;
+        int resident = _device is CPUAccelerator ? multiprocessors : ResidentGroups(backward, groupSize, (int)sharedBytes) ;
+        if (groups > resident)
+        {
+            why = $"{groups} groups of {sharedBytes:N0} bytes of shared memory cannot all be resident at once (at most {resident})";
+            return null;
+        }
+        if ((long)time * groups >= int.MaxValue)
+        {
+            why = $"{time} steps over {groups} groups overflow the barrier counter";
+            return null;
+        }
+        int outputs = Math.Min(batch * units, groupSize), lanes = 1;
+        while (lanes * 2 * outputs <= groupSize && lanes * 2 <= hidden) lanes *= 2;
+        return new PersistentPlan(units, groups, groupSize, lanes);
+    }
+
+    private int ResidentGroups(bool backward, int groupSize, int sharedBytes)
+    {
+        var kernel = backward ? _kernels.RecurrenceBackward.GetKernel() : _kernels.RecurrenceForward.GetKernel();
+        return _device.EstimateMaxActiveGroupsPerMultiprocessor(kernel, groupSize, sharedBytes) * _device.NumMultiprocessors;
+    }
+
+    protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
+    {
+        if (PersistentFor(backward: false, batch, hidden, time) is { } p)
+        {
+            var args = Args(p, act, batch, hidden, time, reverse);
+            long bh = (long)batch * hidden;
+            Kernels.RecurrenceForward(Recurrence.Config(args, p.GroupSize), View(h0, bh), View(wHh, (long)hidden * hidden), View(states, time * bh),
+                ClearedBarrier(), args);
+            PersistentLaunches++;
+            return;
+        }
+        base.RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
+    }
+
+    protected override void RnnSequenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
+        Slice scratch, bool reverse)
+    {
+        if (PersistentFor(backward: true, batch, hidden, time) is { } p)
+        {
+            var args = Args(p, act, batch, hidden, time, reverse);
+            long bh = (long)batch * hidden;
+            Kernels.RecurrenceBackward(Recurrence.Config(args, p.GroupSize), View(outputs, time * bh), View(wHh, (long)hidden * hidden),
+                View(dPre, time * bh), View(dh, bh), ClearedBarrier(), args);
+            PersistentLaunches++;
+            return;
+        }
+        base.RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
+    }
+
+    /// <summary>The plan when the persistent kernel should run this shape, else null (then the step loop runs).</summary>
+    private PersistentPlan? PersistentFor(bool backward, int batch, int hidden, int time)
+    {
+        var path = RecurrencePath;
+        if (path == RecurrencePath.Standard || batch == 0 || hidden == 0 || time == 0) return null;
+        // Batch-invariant: the step loop always, since the persistent kernel splits its sums by the batch size.
+        // On ILGPU's CPU accelerator a launch (waking the simulated threads) costs more than any step's arithmetic, so
+        // there one launch per sequence wins at every batch.
+        int maxBatch = _device is CPUAccelerator ? int.MaxValue : PersistentMaxBatch;
+        if (path == RecurrencePath.Auto && (BatchInvariant || batch > maxBatch || time < 2)) return null;
+        var plan = Plan(backward, batch, hidden, time, out string why);
+        if (plan is null && path == RecurrencePath.Persistent)
+            throw new InvalidOperationException($"the persistent recurrence cannot run batch {batch}, hidden {hidden}, time {time} on {DeviceName}: {why}");
+        return plan;
+    }
+
+    private static RecurrenceArgs Args(PersistentPlan p, Activation act, int batch, int hidden, int time, bool reverse) => new()
+    {
+        Batch = batch, Hidden = hidden, Time = time, Act = ActOf(act), Reverse = reverse ? 1 : 0, Units = p.Units, Lanes = p.Lanes,
+    };
+
+    /// <summary>The barrier counter, zeroed on the stream before the launch that uses it.</summary>
+    private ArrayView<int> ClearedBarrier()
+    {
+        _device.Bind();
+        _barrier ??= _device.Allocate1D<int>(1);
+        _barrier.MemSetToZero();
+        return _barrier.View;
+    }
+}

@@ -1,0 +1,32 @@
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace RnnGpu.Accelerators.Ilgpu;
+
+/// <summary>ILGPU's and the drivers' exceptions, mapped onto the engine's typed errors.</summary>
+internal static class IlgpuErrors
+{
+    /// <summary>Whether an allocation failed for want of device memory (CUDA, OpenCL, or the host for the CPU accelerator).</summary>
+    public static bool IsOutOfMemory(Exception e) => e switch
+    {
+        OutOfMemoryException => true,
+        CudaException c => c.Error is "CUDA_ERROR_OUT_OF_MEMORY",
+        CLException c => c.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES
+            or CLError.CL_OUT_OF_HOST_MEMORY or CLError.CL_INVALID_BUFFER_SIZE,
+        _ => false,
+    };
+
+    /// <summary>Runs a device operation; a failure of the device is a <see cref="DeviceException"/> naming it.</summary>
+    public static void Run(string device, Action operation)
+    {
+        try
+        {
+            operation();
+        }
+        catch (AcceleratorException e)
+        {
+            throw new DeviceException($"{device}: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using ILGPU.Runtime.CPU;
+using RnnGpu.Accelerators;
+using RnnGpu.Accelerators.Ilgpu;
+using RnnGpu.Tests.Kernels;
+
+namespace RnnGpu.Tests.Ilgpu;
+
+/// <summary>
+/// The persistent recurrence (kernels/Recurrence.cs) on ILGPU's CPU accelerator with several simulated
+/// multiprocessors, so that the grid really has several groups meeting at the software grid barrier every step
+/// (`ilgpu-cpu` itself has one multiprocessor, so its grid is one group). Two device shapes with different warp
+/// sizes and group sizes; each shape and path is checked against the reference step applied step by step.
+/// </summary>
+public sealed class PersistentRecurrenceTests
+{
+    /// <summary>warp 4 x 4 warps (groups of 16) on 3 multiprocessors; warp 32 x 2 warps (groups of 64) on 2.</summary>
+    private static IlgpuAccelerator Open(string device) => device == "w4x3"
+        ? IlgpuAccelerator.OpenCpu(new CPUDevice(4, 4, 3), "ILGPU CPU, warp 4, 3 multiprocessors")
+        : IlgpuAccelerator.OpenCpu(new CPUDevice(32, 2, 2), "ILGPU CPU, warp 32, 2 multiprocessors");
+
+    public static IEnumerable<object[]> Cases()
+    {
+        foreach (var device in new[] { "w4x3", "w32x2" })
+        foreach (var act in new[] { Activation.Tanh, Activation.Relu })
+        foreach (bool reverse in new[] { false, true })
+        foreach (var (batch, hidden, time) in new[] { (1, 33, 7), (3, 65, 5), (5, 8, 4), (2, 100, 3) })
+            yield return [device, act, reverse, batch, hidden, time];
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Persistent_and_step_loop_both_match_the_reference(string device, Activation act, bool reverse, int batch, int hidden, int time)
+    {
+        using var acc = Open(device);
+        var p = RnnSequenceTests.Problem.Random(batch, hidden, time, hidden + time);
+        var plan = acc.Plan(backward: false, batch, hidden, time, out string why);
+        Assert.True(plan is { Groups: > 1 }, $"{device}: the grid of H={hidden} should have several groups ({why})");
+        foreach (var path in new[] { RecurrencePath.Persistent, RecurrencePath.Standard })
+        {
+            acc.RecurrencePath = path;
+            int before = acc.PersistentLaunches;
+            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"{device} {path} {act} reverse={reverse} B={batch} H={hidden} T={time}");
+            Assert.Equal(path == RecurrencePath.Persistent ? 2 : 0, acc.PersistentLaunches - before);
+        }
+    }
+
+    [Fact]
+    public void Auto_on_the_cpu_accelerator_runs_every_batch_persistent_except_one_step_or_batch_invariant()
+    {
+        using var acc = Open("w4x3");
+        RnnSequenceTests.AssertMatchesReference(acc, RnnSequenceTests.Problem.Random(4, 20, 5, 1), Activation.Tanh, false, "auto, small batch");
+        Assert.Equal(2, acc.PersistentLaunches);
+        RnnSequenceTests.AssertMatchesReference(acc, RnnSequenceTests.Problem.Random(IlgpuAccelerator.PersistentMaxBatch + 1, 20, 3, 2),
+            Activation.Tanh, false, "auto, large batch");
+        Assert.Equal(4, acc.PersistentLaunches);
+        RnnSequenceTests.AssertMatchesReference(acc, RnnSequenceTests.Problem.Random(4, 20, 1, 4), Activation.Tanh, false, "auto, one step");
+        Assert.Equal(4, acc.PersistentLaunches);
+        acc.BatchInvariant = true;
+        RnnSequenceTests.AssertMatchesReference(acc, RnnSequenceTests.Problem.Random(4, 20, 5, 3), Activation.Tanh, false, "auto, batch-invariant");
+        Assert.Equal(4, acc.PersistentLaunches);
+    }
+
+    [Fact]
+    public void The_plan_keeps_every_group_resident_and_refuses_what_overflows_the_barrier()
+    {
+        using var acc = Open("w4x3");
+        // Three multiprocessors run one group each: 100 units in groups of 34, 34 and 32.
+        var plan = Assert.NotNull(acc.Plan(backward: true, 2, 100, 10, out _));
+        Assert.Equal((34, 3, 16), (plan.Units, plan.Groups, plan.GroupSize));
+        Assert.Null(acc.Plan(backward: false, 1, 100, int.MaxValue / 2, out string why));
+        Assert.Contains("overflow the barrier counter", why);
+    }
+}
