@@ -1,43 +1,69 @@
 namespace RnnGpu.Accelerators;
 
 /// <summary>
-/// Whole-sequence recurrences: the time loop of one layer as one call, so that a back end can run it
-/// as one launch (the CUDA back end's persistent kernel keeps W_hh on chip across every step). The
-/// default implementations loop over <see cref="RnnStepForward"/> and <see cref="RnnStepBackward"/>'s
-/// Core methods, so every back end has them and computes exactly what the step-by-step loop does.
+/// Whole-sequence recurrences: the time loop of one layer as one call, in either direction, over a batch whose
+/// sequences may have different lengths (the packed layout: sorted longest first, step t running the first rows_t
+/// sequences; a uniform batch is just equal rows). One call per layer, so that a back end can run it as one job or
+/// launch (the CPU's team keeps W_hh packed in its cores' caches; the ILGPU back end's persistent kernel keeps it on
+/// chip). The default implementations go run by run of steps with equal rows through the uniform hooks, whose own
+/// defaults loop over <see cref="RnnStepForwardCore"/> and <see cref="RnnStepBackwardCore"/>, so every back end
+/// has them and computes exactly what the step-by-step loop does.
 /// </summary>
 public abstract partial class Accelerator
 {
     /// <summary>
-    /// The recurrence of one layer over <paramref name="time"/> steps: h_t = act(pre_t + h_{t-1} W_hh^T),
-    /// t = 1..T, in place. h0: [batch, hidden], the initial state; states: [time, batch, hidden], holding
-    /// pre_1..pre_T (x W_ih^T + b_ih + b_hh) on entry and h_1..h_T on return; wHh: [hidden, hidden].
-    /// With <paramref name="reverse"/>, the steps run in the other order (the reverse direction of a
-    /// bidirectional layer): block t of states starts from block t + 1, and the last block from h0.
+    /// The recurrence of one layer: h_t = act(pre_t + h_prev W_hh^T), in place. Step t's block of states holds its
+    /// <paramref name="stepRows"/>[t] rows (non-increasing, at least 1) right after step t - 1's: pre_t on entry, h_t
+    /// on return; states: [Σ stepRows, hidden]; h0: [stepRows[0], hidden]; wHh: [hidden, hidden].
+    /// Forwards, step t's row r starts from step t - 1's row r (h0 for step 0). With <paramref name="reverse"/> (the
+    /// reverse direction of a bidirectional layer) the steps run from the last to the first, and step t's row r starts
+    /// from step t + 1's row r while that sequence reaches step t + 1, else from h0's row r.
     /// </summary>
-    public void RnnSequenceForward(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse = false)
-    {
-        CheckActivation(act);
-        CheckSizes(("batch", batch), ("hidden", hidden), ("time", time));
-        long bh = (long)batch * hidden;
-        Check(h0, bh, nameof(h0));
-        Check(wHh, (long)hidden * hidden, nameof(wHh));
-        Check(states, checked(time * bh), nameof(states));
-        CheckDisjoint(states, nameof(states), (h0, nameof(h0)), (wHh, nameof(wHh)));
-        RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
-    }
-
-    /// <summary>
-    /// The forward recurrence of sequences of different lengths in the packed layout (sorted longest first):
-    /// step t runs the first <paramref name="stepRows"/>[t] sequences (non-increasing, at least 1), its block
-    /// of states following step t - 1's, and starts from the first rows of step t - 1's block (of h0 for step
-    /// 0). h0: [stepRows[0], hidden]; states: [Σ stepRows, hidden], pre on entry, h on return. One call per
-    /// layer, so a back end can keep W_hh packed across every step however the batch shrinks.
-    /// </summary>
-    public void RnnPackedSequenceForward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
+    public void RnnRecurrenceForward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states, bool reverse = false)
     {
         CheckActivation(act);
         CheckSizes(("hidden", hidden));
+        long rows = CheckStepRows(stepRows);
+        if (rows == 0) return;
+        Check(h0, (long)stepRows[0] * hidden, nameof(h0));
+        Check(wHh, (long)hidden * hidden, nameof(wHh));
+        Check(states, checked(rows * hidden), nameof(states));
+        CheckDisjoint(states, nameof(states), (h0, nameof(h0)), (wHh, nameof(wHh)));
+        if (hidden == 0) return;
+        RnnRecurrenceForwardCore(act, stepRows, hidden, h0, wHh, states, reverse);
+    }
+
+    /// <summary>
+    /// BPTT through <see cref="RnnRecurrenceForward"/>, against the order of its steps: dPre_t = (dPre_t + dh_t) *
+    /// act'(h_t), dh_prev = dPre_t W_hh. outputs: the forward pass's states (h); dPre: the same layout, dL/dh_t from
+    /// the layer's output on entry, dL/dpre_t on return; dh: [stepRows[0], hidden], dL/d(final state) of each sequence
+    /// on entry (zeros when nothing reads it; an encoder's gets one from its decoder), dL/dh0 on return; scratch:
+    /// [stepRows[0], hidden] of working space, left undefined. A sequence's final state is its state at its last step
+    /// forwards, at step 0 with <paramref name="reverse"/>.
+    /// </summary>
+    public void RnnRecurrenceBackward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice outputs, Slice wHh, Slice dPre, Slice dh,
+        Slice scratch, bool reverse = false)
+    {
+        CheckActivation(act);
+        CheckSizes(("hidden", hidden));
+        long rows = CheckStepRows(stepRows);
+        if (rows == 0) return;
+        long all = checked(rows * hidden), first = (long)stepRows[0] * hidden;
+        Check(outputs, all, nameof(outputs));
+        Check(wHh, (long)hidden * hidden, nameof(wHh));
+        Check(dPre, all, nameof(dPre));
+        Check(dh, first, nameof(dh));
+        Check(scratch, first, nameof(scratch));
+        CheckDisjoint(dPre, nameof(dPre), (outputs, nameof(outputs)), (wHh, nameof(wHh)), (dh, nameof(dh)), (scratch, nameof(scratch)));
+        CheckDisjoint(dh, nameof(dh), (outputs, nameof(outputs)), (wHh, nameof(wHh)), (scratch, nameof(scratch)));
+        CheckDisjoint(scratch, nameof(scratch), (outputs, nameof(outputs)), (wHh, nameof(wHh)));
+        if (hidden == 0) return;
+        RnnRecurrenceBackwardCore(act, stepRows, hidden, outputs, wHh, dPre, dh, scratch, reverse);
+    }
+
+    /// <summary>Every step runs at least one sequence and never more than the step before; the total rows.</summary>
+    private static long CheckStepRows(ReadOnlySpan<int> stepRows)
+    {
         long rows = 0;
         for (int t = 0; t < stepRows.Length; t++)
         {
@@ -45,53 +71,83 @@ public abstract partial class Accelerator
                 throw new ShapeException($"step {t} runs {stepRows[t]} sequences: packed steps must run at least one and never more than the step before");
             rows += stepRows[t];
         }
-        if (stepRows.IsEmpty) return;
-        Check(h0, (long)stepRows[0] * hidden, nameof(h0));
-        Check(wHh, (long)hidden * hidden, nameof(wHh));
-        Check(states, checked(rows * hidden), nameof(states));
-        CheckDisjoint(states, nameof(states), (h0, nameof(h0)), (wHh, nameof(wHh)));
-        RnnPackedSequenceForwardCore(act, stepRows, hidden, h0, wHh, states);
+        return rows;
     }
 
-    /// <summary>One <see cref="RnnStepForwardCore"/> per step, in place.</summary>
-    protected virtual void RnnPackedSequenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
+    /// <summary>
+    /// Run by run of steps with equal rows: each run is one <see cref="UniformRecurrenceForwardCore"/>. Forwards a run
+    /// starts from the first rows of the block before it; in reverse, the run's first step starts partly from the
+    /// block after it and partly from h0 (the sequences whose last step it is), so that step runs on its own, in two
+    /// parts, and the rest of the run starts from it.
+    /// </summary>
+    protected virtual void RnnRecurrenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states, bool reverse)
     {
-        var hPrev = h0;
-        long offset = 0;
-        foreach (int rows in stepRows)
+        Span<long> offsets = stepRows.Length <= 256 ? stackalloc long[stepRows.Length] : new long[stepRows.Length];
+        Offsets(stepRows, hidden, offsets);
+        int time = stepRows.Length;
+        if (!reverse)
         {
-            long size = (long)rows * hidden;
-            var h = states.Sub(offset, size);
-            RnnStepForwardCore(act, rows, hidden, h, hPrev.Sub(0, size), wHh, h);
-            hPrev = h;
-            offset += size;
+            for (int first = 0, end; first < time; first = end)
+            {
+                int rows = stepRows[first];
+                for (end = first + 1; end < time && stepRows[end] == rows; end++) { }
+                long size = (long)rows * hidden;
+                var start = first == 0 ? h0.Sub(0, size) : states.Sub(offsets[first - 1], size);
+                UniformRecurrenceForwardCore(act, rows, hidden, end - first, start, wHh, states.Sub(offsets[first], (end - first) * size), false);
+            }
+            return;
+        }
+        for (int last = time - 1, first; last >= 0; last = first - 1)
+        {
+            int rows = stepRows[last], next = last + 1 < time ? stepRows[last + 1] : 0;
+            for (first = last; first > 0 && stepRows[first - 1] == rows; first--) { }
+            long size = (long)rows * hidden, carried = (long)next * hidden;
+            var h = states.Sub(offsets[last], size);
+            if (next > 0) RnnStepForwardCore(act, next, hidden, h.Sub(0, carried), states.Sub(offsets[last + 1], carried), wHh, h.Sub(0, carried));
+            RnnStepForwardCore(act, rows - next, hidden, h.Sub(carried, size - carried), h0.Sub(carried, size - carried), wHh, h.Sub(carried, size - carried));
+            if (last > first)
+                UniformRecurrenceForwardCore(act, rows, hidden, last - first, h, wHh, states.Sub(offsets[first], (last - first) * size), true);
         }
     }
 
     /// <summary>
-    /// BPTT through the recurrence of one layer, against the order of the forward steps (T down to 1):
-    /// dPre_t = (dPre_t + dh_t) * act'(h_t), dh_{t-1} = dPre_t W_hh. outputs: [time, batch, hidden] =
-    /// h_1..h_T; wHh: [hidden, hidden]; dPre: [time, batch, hidden], dL/dh_t from the layer's output on
-    /// entry, dL/dpre_t on return; dh: [batch, hidden], dL/dh_T from outside the layer on entry (zeros
-    /// when there is none; an encoder's final state gets one from its decoder), dL/dh_0 on return;
-    /// scratch: [batch, hidden] of working space, left undefined.
-    /// With <paramref name="reverse"/>, the BPTT of <see cref="RnnSequenceForward"/>'s reverse order: from block 0 up to block T - 1.
+    /// Run by run of steps with equal rows, against the forward order: each run is one
+    /// <see cref="UniformRecurrenceBackwardCore"/> on the first rows of dh, in place. Rows past the run are sequences
+    /// that the run does not reach: forwards they still hold dL/d(final state) for their last step, which comes later
+    /// in this order; in reverse they already hold their dL/dh0.
     /// </summary>
-    public void RnnSequenceBackward(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh, Slice scratch,
-        bool reverse = false)
+    protected virtual void RnnRecurrenceBackwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice outputs, Slice wHh, Slice dPre,
+        Slice dh, Slice scratch, bool reverse)
     {
-        CheckActivation(act);
-        CheckSizes(("batch", batch), ("hidden", hidden), ("time", time));
-        long bh = (long)batch * hidden, all = checked(time * bh);
-        Check(outputs, all, nameof(outputs));
-        Check(wHh, (long)hidden * hidden, nameof(wHh));
-        Check(dPre, all, nameof(dPre));
-        Check(dh, bh, nameof(dh));
-        Check(scratch, bh, nameof(scratch));
-        CheckDisjoint(dPre, nameof(dPre), (outputs, nameof(outputs)), (wHh, nameof(wHh)), (dh, nameof(dh)), (scratch, nameof(scratch)));
-        CheckDisjoint(dh, nameof(dh), (outputs, nameof(outputs)), (wHh, nameof(wHh)), (scratch, nameof(scratch)));
-        CheckDisjoint(scratch, nameof(scratch), (outputs, nameof(outputs)), (wHh, nameof(wHh)));
-        RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
+        Span<long> offsets = stepRows.Length <= 256 ? stackalloc long[stepRows.Length] : new long[stepRows.Length];
+        Offsets(stepRows, hidden, offsets);
+        int time = stepRows.Length;
+        // Runs in the order BPTT meets them: forwards from the last run to the first, in reverse from the first.
+        Span<(int First, int End)> runs = time <= 256 ? stackalloc (int, int)[time] : new (int, int)[time];
+        int count = 0;
+        for (int first = 0, end; first < time; first = end)
+        {
+            for (end = first + 1; end < time && stepRows[end] == stepRows[first]; end++) { }
+            runs[count++] = (first, end);
+        }
+        for (int i = 0; i < count; i++)
+        {
+            var (first, end) = runs[reverse ? i : count - 1 - i];
+            long size = (long)stepRows[first] * hidden, span = (end - first) * size;
+            UniformRecurrenceBackwardCore(act, stepRows[first], hidden, end - first, outputs.Sub(offsets[first], span), wHh,
+                dPre.Sub(offsets[first], span), dh.Sub(0, size), scratch.Sub(0, size), reverse);
+        }
+    }
+
+    /// <summary>Where each step's block starts, in floats.</summary>
+    private static void Offsets(ReadOnlySpan<int> stepRows, int hidden, Span<long> offsets)
+    {
+        long offset = 0;
+        for (int t = 0; t < stepRows.Length; t++)
+        {
+            offsets[t] = offset;
+            offset += (long)stepRows[t] * hidden;
+        }
     }
 
     /// <summary>
@@ -127,8 +183,12 @@ public abstract partial class Accelerator
         RnnStepForwardCore(act, batch, hidden, h, hPrev, wHh, h);
     }
 
-    /// <summary>One <see cref="RnnStepForwardCore"/> per step, in place.</summary>
-    protected virtual void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
+    /// <summary>
+    /// A uniform run of <paramref name="time"/> steps of <paramref name="batch"/> rows: states [time, batch, hidden],
+    /// pre on entry, h on return, from h0 [batch, hidden]; in reverse, block t starts from block t + 1 and the last
+    /// block from h0. One <see cref="RnnStepForwardCore"/> per step, in place.
+    /// </summary>
+    protected virtual void UniformRecurrenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {
         long bh = (long)batch * hidden;
         var hPrev = h0.Sub(0, bh);
@@ -142,11 +202,12 @@ public abstract partial class Accelerator
     }
 
     /// <summary>
-    /// One <see cref="RnnStepBackwardCore"/> per step, against the order of the forward steps. The gradient
-    /// carried into forward step s lives in dh when s is even and in scratch when s is odd, so the one for
-    /// step 0, dL/dh_0, ends in dh without a copy.
+    /// BPTT through a uniform run: outputs, dPre [time, batch, hidden]; dh [batch, hidden], dL/d(the run's last state)
+    /// on entry, dL/d(its start state) on return; scratch [batch, hidden]. One <see cref="RnnStepBackwardCore"/> per
+    /// step, against the order of the forward steps. The gradient carried into forward step s lives in dh when s is
+    /// even and in scratch when s is odd, so the one for step 0 ends in dh without a copy.
     /// </summary>
-    protected virtual void RnnSequenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
+    protected virtual void UniformRecurrenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
         Slice scratch, bool reverse)
     {
         long bh = (long)batch * hidden;

@@ -93,77 +93,37 @@ public sealed partial class RnnModel
     }
 
     /// <summary>
-    /// Forward direction, backwards in time. Both ping-pong buffers start as dL/d(final state): a row
-    /// is first written at its sequence's last step, so until then it still holds that gradient, which
-    /// is exactly what its last step must add. What is left after step 0 is dL/dh0.
+    /// Forward direction, backwards in time: one recurrence call from dL/d(final state) to dL/dh0, in place in the
+    /// layer's slice of DInitialState (a row holds its final-state gradient until its sequence's last step).
     /// </summary>
     private void RecurForwardBackward(RnnWorkspace ws, int l)
     {
         var bw = ws.Backward;
         var layout = ws.Layout;
-        int hidden = Config.HiddenSize;
-        var wHh = Parameter(ParameterLayout.WeightHh(l, 0));
-        if (layout.Uniform && layout.Time > 0 && layout.BatchSizes[0] > 0)
-        {
-            // Every sequence runs every step: the time loop is one call, from dL/d(final state) to dL/dh0 in place.
-            long n = (long)layout.BatchSizes[0] * hidden;
-            var dh = bw.DInitialState.Slice(l * Config.Directions * ws.StepSize, ws.StepSize);
-            Accelerator.Copy(bw.DFinal[l, 0], dh);
-            Accelerator.RnnSequenceBackward(Config.Nonlinearity, layout.BatchSizes[0], hidden, layout.Time, ws.Outputs(l, 0), wHh, DPre(ws, l, 0),
-                dh.Sub(0, n), bw.DhA.Slice(0, n));
-            return;
-        }
-        DeviceBuffer dhNext = bw.DhA, dhPrev = bw.DhB;
-        Accelerator.Copy(bw.DFinal[l, 0], dhNext);
-        Accelerator.Copy(bw.DFinal[l, 0], dhPrev);
-        for (int t = layout.Time - 1; t >= 0; t--)
-        {
-            int bt = layout.BatchSizes[t];
-            if (bt == 0) continue;
-            long n = (long)bt * hidden;
-            Accelerator.RnnStepBackward(Config.Nonlinearity, bt, hidden, ws.Step(l, 0, t, bt), wHh, dhNext.Slice(0, n),
-                DPre(ws, l, 0).Sub((long)layout.Offsets[t] * hidden, n), dhPrev.Slice(0, n));
-            (dhNext, dhPrev) = (dhPrev, dhNext);
-        }
-        Accelerator.Copy(dhNext, bw.DInitialState.Slice(l * Config.Directions * ws.StepSize, ws.StepSize));
+        int hidden = Config.HiddenSize, steps = RunningSteps(layout);
+        var dh = bw.DInitialState.Slice(l * Config.Directions * ws.StepSize, ws.StepSize);
+        Accelerator.Copy(bw.DFinal[l, 0], dh);
+        if (steps == 0) return;
+        long n = (long)layout.BatchSizes[0] * hidden;
+        Accelerator.RnnRecurrenceBackward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Outputs(l, 0),
+            Parameter(ParameterLayout.WeightHh(l, 0)), DPre(ws, l, 0), dh.Sub(0, n), bw.DhA.Slice(0, n));
     }
 
     /// <summary>
-    /// Reverse direction, forwards in time: step 0 holds the final state. At step t, the rows that
-    /// started from h0 (the sequences whose last step is t) hand their gradient to dL/dh0; the others
-    /// carry it to step t + 1. Sequences with no step pass dL/d(final state) straight to dL/dh0.
+    /// Reverse direction, forwards in time: one recurrence call, in place in the layer's slice of DInitialState. Every
+    /// sequence's final state is at step 0; sequences with no step pass dL/d(final state) straight to dL/dh0.
     /// </summary>
     private void RecurReverseBackward(RnnWorkspace ws, int l)
     {
         var bw = ws.Backward;
         var layout = ws.Layout;
-        int hidden = Config.HiddenSize;
-        var wHh = Parameter(ParameterLayout.WeightHh(l, 1));
-        var dh0 = bw.DInitialState.Slice((l * Config.Directions + 1) * ws.StepSize, ws.StepSize);
-        DeviceBuffer dhNext = bw.DhA, dhPrev = bw.DhB;
-        Accelerator.Copy(bw.DFinal[l, 1], dhNext);
-        int b0 = layout.BatchSize(0);
-        if (b0 < ws.Batch)
-            Accelerator.Copy(bw.DFinal[l, 1].Slice((long)b0 * hidden, (long)(ws.Batch - b0) * hidden), dh0.Sub((long)b0 * hidden, (long)(ws.Batch - b0) * hidden));
-        if (layout.Uniform && layout.Time > 0 && b0 > 0)
-        {
-            long n = (long)b0 * hidden;
-            Accelerator.Copy(bw.DFinal[l, 1].Slice(0, n), dh0.Sub(0, n));
-            Accelerator.RnnSequenceBackward(Config.Nonlinearity, b0, hidden, layout.Time, ws.Outputs(l, 1), wHh, DPre(ws, l, 1),
-                dh0.Sub(0, n), bw.DhA.Slice(0, n), reverse: true);
-            return;
-        }
-        for (int t = 0; t < layout.Time; t++)
-        {
-            int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
-            if (bt == 0) break;
-            long n = (long)bt * hidden;
-            Accelerator.RnnStepBackward(Config.Nonlinearity, bt, hidden, ws.Step(l, 1, t, bt), wHh, dhNext.Slice(0, n),
-                DPre(ws, l, 1).Sub((long)layout.Offsets[t] * hidden, n), dhPrev.Slice(0, n));
-            if (next < bt)
-                Accelerator.Copy(dhPrev.Slice((long)next * hidden, (long)(bt - next) * hidden), dh0.Sub((long)next * hidden, (long)(bt - next) * hidden));
-            (dhNext, dhPrev) = (dhPrev, dhNext);
-        }
+        int hidden = Config.HiddenSize, steps = RunningSteps(layout);
+        var dh = bw.DInitialState.Slice((l * Config.Directions + 1) * ws.StepSize, ws.StepSize);
+        Accelerator.Copy(bw.DFinal[l, 1], dh);
+        if (steps == 0) return;
+        long n = (long)layout.BatchSizes[0] * hidden;
+        Accelerator.RnnRecurrenceBackward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Outputs(l, 1),
+            Parameter(ParameterLayout.WeightHh(l, 1)), DPre(ws, l, 1), dh.Sub(0, n), bw.DhA.Slice(0, n), reverse: true);
     }
 
     /// <summary>dW_hh = dPre^T h_prev, dW_ih[:, part] = dPre^T x_part, db_ih = db_hh = Σ dPre, each over all rows at once.</summary>
@@ -171,7 +131,7 @@ public sealed partial class RnnModel
     {
         int rows = ws.Layout.Rows, hidden = Config.HiddenSize, inSize = Config.LayerInputSize(l);
         var dPre = DPre(ws, l, d);
-        if (d == 0 && !ws.Layout.Uniform) GatherForwardPrevious(ws, l);
+        if (!ws.Layout.Uniform) GatherPrevious(ws, l, d);
         Accelerator.Gemm(GemmSpec.Dense(true, false, hidden, hidden, rows), dPre, ws.Previous(l, d), Gradient(ParameterLayout.WeightHh(l, d)));
         var dW = Gradient(ParameterLayout.WeightIh(l, d));
         for (int part = 0; part < LayerInputParts(l); part++)
@@ -184,19 +144,25 @@ public sealed partial class RnnModel
     }
 
     /// <summary>
-    /// The forward direction's starting state of every step, [Rows, H] packed like its outputs, for the weight
-    /// gradient of a layout that is not uniform (each step starts from the first rows of the step before).
-    /// Gathered here, not in the forward pass, so inference does not pay for it.
+    /// The state each row's step started from, packed like the outputs, for dW_hh: forwards step t - 1's rows (h0 for
+    /// step 0); in reverse step t + 1's rows for the sequences that reach it and h0's for those whose last step is t.
     /// </summary>
-    private void GatherForwardPrevious(RnnWorkspace ws, int l)
+    private void GatherPrevious(RnnWorkspace ws, int l, int d)
     {
         var layout = ws.Layout;
         int hidden = Config.HiddenSize;
         for (int t = 0; t < layout.Time && layout.BatchSizes[t] > 0; t++)
         {
             int bt = layout.BatchSizes[t];
-            Accelerator.Copy(t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt),
-                ws.PreviousBuffer(l, 0).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden));
+            var previous = ws.PreviousBuffer(l, d).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden);
+            if (d == 0)
+            {
+                Accelerator.Copy(t == 0 ? ws.Initial(l, 0, 0, bt) : ws.Step(l, 0, t - 1, bt), previous);
+                continue;
+            }
+            int next = layout.BatchSize(t + 1);
+            if (next > 0) Accelerator.Copy(ws.Step(l, 1, t + 1, next), previous.Sub(0, (long)next * hidden));
+            Accelerator.Copy(ws.Initial(l, 1, next, bt - next), previous.Sub((long)next * hidden, (long)(bt - next) * hidden));
         }
     }
 }

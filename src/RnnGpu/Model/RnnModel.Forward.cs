@@ -7,10 +7,10 @@ public sealed partial class RnnModel
     /// <summary>
     /// The forward pass over a workspace whose Input, Layout and initial states are set. Per layer and
     /// direction: one GEMM per input part projects every step's input at once, then one fused launch per
-    /// step adds the recurrent product and the activation in place, over only the sequences still running
-    /// (when every sequence runs every step, the whole loop is one RnnSequenceForward call, which the CUDA
-    /// back end runs as one persistent launch for small batches). Then the head: one GEMM over all
-    /// steps, or over the final states (many-to-one).
+    /// step adds the recurrent product and the activation in place, over only the sequences still running:
+    /// the whole time loop is one RnnRecurrenceForward call (which the CPU back end runs as one team job and the
+    /// ILGPU back end as one persistent launch for small batches). Then the head: one GEMM over all steps, or
+    /// over the final states (many-to-one).
     /// With <paramref name="dropoutMasks"/> (training), each layer but the last feeds the next through its mask.
     /// </summary>
     internal void ForwardDevice(RnnWorkspace ws, Func<int, int, ReadOnlyMemory<float>>? dropoutMasks = null)
@@ -70,30 +70,26 @@ public sealed partial class RnnModel
         }
     }
 
+    /// <summary>Steps that run at least one sequence (a truncated-BPTT chunk may end before its last steps).</summary>
+    private static int RunningSteps(StepLayout layout)
+    {
+        int steps = 0;
+        while (steps < layout.Time && layout.BatchSizes[steps] > 0) steps++;
+        return steps;
+    }
+
     /// <summary>
-    /// Forward direction: step t reads the state of step t - 1 (h0 for t = 0) for its first b_t rows.
-    /// Sequences that end at step t leave their state in Final.
+    /// Forward direction: one recurrence call over every step, each on the sequences still running (step t reads
+    /// the state of step t - 1, h0 for t = 0). Sequences that end at step t leave their state in Final.
     /// </summary>
     private void RecurForward(RnnWorkspace ws, int l)
     {
         var layout = ws.Layout;
-        int hidden = Config.HiddenSize;
+        int hidden = Config.HiddenSize, steps = RunningSteps(layout);
         var acc = Accelerator;
-        var wHh = Parameter(ParameterLayout.WeightHh(l, 0));
-        if (layout.Uniform && layout.Time > 0 && layout.BatchSizes[0] > 0)
-        {
-            // Every sequence runs every step: the time loop is one call (on CUDA, one persistent launch for small batches).
-            int b = layout.BatchSizes[0];
-            acc.RnnSequenceForward(Config.Nonlinearity, b, hidden, layout.Time, ws.Initial(l, 0, 0, b), wHh, ws.Outputs(l, 0));
-            acc.Copy(ws.Step(l, 0, layout.Time - 1, b), ws.Final[l, 0].Slice(0, (long)b * hidden));
-            KeepInitialOfEmpty(ws, l, 0);
-            return;
-        }
-        // Sequences of different lengths, longest first: one call runs every step, each on the sequences still running.
-        int steps = 0;
-        while (steps < layout.Time && layout.BatchSizes[steps] > 0) steps++;
         if (steps > 0)
-            acc.RnnPackedSequenceForward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Initial(l, 0, 0, layout.BatchSizes[0]), wHh, ws.Outputs(l, 0));
+            acc.RnnRecurrenceForward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Initial(l, 0, 0, layout.BatchSizes[0]),
+                Parameter(ParameterLayout.WeightHh(l, 0)), ws.Outputs(l, 0));
         for (int t = 0; t < steps; t++)
         {
             int bt = layout.BatchSizes[t], ended = layout.BatchSize(t + 1);
@@ -102,19 +98,6 @@ public sealed partial class RnnModel
                     ws.Final[l, 0].Slice((long)ended * hidden, (long)(bt - ended) * hidden));
         }
         KeepInitialOfEmpty(ws, l, 0);
-    }
-
-    /// <summary>
-    /// How many steps from t down (t, t - 1, ...) run the same sequences in the reverse direction. Batch-invariant
-    /// mode runs such a stretch as one <see cref="Accelerator.RnnSequenceForward"/> (on the CPU its invariant step
-    /// would pack W_hh every step); otherwise each step is its own fused step, which the step-sized kernels run fastest.
-    /// </summary>
-    private int ReverseRunLength(StepLayout layout, int t)
-    {
-        int run = 1;
-        if (Accelerator.BatchInvariant)
-            while (t - run >= 0 && layout.BatchSizes[t - run] == layout.BatchSizes[t]) run++;
-        return run;
     }
 
     /// <summary>A sequence with no step here (a truncated-BPTT chunk after its end) keeps its state.</summary>
@@ -126,49 +109,20 @@ public sealed partial class RnnModel
     }
 
     /// <summary>
-    /// Reverse direction: step t reads the state of step t + 1 for the sequences that reach it and h0 for
-    /// those whose last step is t. That mixed start is gathered into the Previous buffer (the reverse
-    /// layout keeps h0 after the last step, so a uniform layout needs no gathering).
+    /// Reverse direction: one recurrence call from the last step to the first; step t reads the state of step t + 1
+    /// for the sequences that reach it and h0 for those whose last step is t. Every sequence ends at step 0.
     /// </summary>
     private void RecurReverse(RnnWorkspace ws, int l)
     {
         var layout = ws.Layout;
-        int hidden = Config.HiddenSize;
+        int hidden = Config.HiddenSize, steps = RunningSteps(layout), b0 = layout.BatchSize(0);
         var acc = Accelerator;
-        var wHh = Parameter(ParameterLayout.WeightHh(l, 1));
-        if (layout.Uniform && layout.Time > 0 && layout.BatchSizes[0] > 0)
+        if (steps > 0)
         {
-            // Every sequence runs every step: the time loop is one call (on CUDA, one persistent launch for small batches).
-            int b = layout.BatchSizes[0];
-            acc.RnnSequenceForward(Config.Nonlinearity, b, hidden, layout.Time, ws.Initial(l, 1, 0, b), wHh, ws.Outputs(l, 1), reverse: true);
+            acc.RnnRecurrenceForward(Config.Nonlinearity, layout.BatchSizes.AsSpan(0, steps), hidden, ws.Initial(l, 1, 0, b0),
+                Parameter(ParameterLayout.WeightHh(l, 1)), ws.Outputs(l, 1), reverse: true);
+            acc.Copy(ws.Step(l, 1, 0, b0), ws.Final[l, 1].Slice(0, (long)b0 * hidden));
         }
-        else
-        {
-            for (int t = layout.Time - 1, run; t >= 0; t -= run)
-            {
-                int bt = layout.BatchSizes[t], next = layout.BatchSize(t + 1);
-                run = ReverseRunLength(layout, t);
-                if (bt == 0) continue;
-                Slice hPrev;
-                if (layout.Uniform)
-                    hPrev = t == layout.Time - 1 ? ws.Initial(l, 1, 0, bt) : ws.Step(l, 1, t + 1, bt);
-                else
-                {
-                    hPrev = ws.PreviousBuffer(l, 1).Slice((long)layout.Offsets[t] * hidden, (long)bt * hidden);
-                    if (next > 0) acc.Copy(ws.Step(l, 1, t + 1, next), hPrev.Sub(0, (long)next * hidden));
-                    acc.Copy(ws.Initial(l, 1, next, bt - next), hPrev.Sub((long)next * hidden, (long)(bt - next) * hidden));
-                }
-                int first = t - run + 1;
-                var h = ws.Step(l, 1, t, bt);
-                if (run == 1) acc.RnnStepForward(Config.Nonlinearity, bt, hidden, h, hPrev, wHh, h);
-                else acc.RnnSequenceForward(Config.Nonlinearity, bt, hidden, run, hPrev, wHh, ws.Step(l, 1, first, run * bt), reverse: true);
-                if (!layout.Uniform)   // inside the stretch each step starts from the whole step after it
-                    for (int s = first; s < t; s++)
-                        acc.Copy(ws.Step(l, 1, s + 1, bt), ws.PreviousBuffer(l, 1).Slice((long)layout.Offsets[s] * hidden, (long)bt * hidden));
-            }
-        }
-        int b0 = layout.BatchSize(0);
-        if (b0 > 0) acc.Copy(ws.Step(l, 1, 0, b0), ws.Final[l, 1].Slice(0, (long)b0 * hidden));
         KeepInitialOfEmpty(ws, l, 1);
     }
 

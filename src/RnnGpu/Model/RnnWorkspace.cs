@@ -99,8 +99,7 @@ internal sealed class RnnWorkspace : IDisposable
 
     /// <summary>
     /// The state each row's step started from, packed like <see cref="Outputs"/>: [Rows, H]. Contiguous in
-    /// States for a uniform layout; otherwise gathered into a buffer (the reverse direction's during the forward
-    /// pass, where its steps start from it; the forward direction's before its weight gradient).
+    /// States for a uniform layout; otherwise gathered into a buffer before the weight gradient.
     /// </summary>
     public Slice Previous(int layer, int direction)
     {
@@ -158,7 +157,6 @@ internal sealed class RnnWorkspace : IDisposable
             long outputRows = c.ManyToOne ? ws.Batch : capacity;
             DHeadOutput = c.HasHead ? ws.Own(outputRows * c.OutputSize) : null;
             DhA = ws.Own(bh);
-            DhB = ws.Own(bh);
             DInput = ws.Own(capacity * c.InputSize);
             DInitialState = ws.Own(c.NumLayers * c.Directions * bh);
             Target = ws.Own(outputRows * c.OutputWidth);
@@ -174,9 +172,8 @@ internal sealed class RnnWorkspace : IDisposable
         /// <summary>dL/dy: [Rows, O] or [B, O]; null without a head (the loss then writes into the top layer's DStates).</summary>
         public DeviceBuffer? DHeadOutput { get; }
 
-        /// <summary>Ping-pong [B, H] buffers for the gradient carried from step to step.</summary>
+        /// <summary>[B, H] of working space for the recurrence's backward pass (RnnRecurrenceBackward's scratch).</summary>
         public DeviceBuffer DhA { get; }
-        public DeviceBuffer DhB { get; }
 
         /// <summary>dL/dx: [Rows, I].</summary>
         public DeviceBuffer DInput { get; }

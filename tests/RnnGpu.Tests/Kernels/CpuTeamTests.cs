@@ -273,8 +273,8 @@ public sealed class CpuTeamTests
             acc.CopyIn(p.DhLast, dh);
             void Both()
             {
-                acc.RnnSequenceForward(act, batch, hidden, time, h0, w, states, reverse);
-                acc.RnnSequenceBackward(act, batch, hidden, time, states, w, dPre, dh, scratch, reverse);
+                acc.RnnRecurrenceForward(act, p.StepRows, hidden, h0, w, states, reverse);
+                acc.RnnRecurrenceBackward(act, p.StepRows, hidden, states, w, dPre, dh, scratch, reverse);
             }
             if (alone) CpuTeam.Run(new Job((member, _) => { if (member == 0) Both(); }), Threads, Flops);
             else Both();

@@ -5,8 +5,9 @@ using RnnGpu.Tests.Support;
 namespace RnnGpu.Tests.Kernels;
 
 /// <summary>
-/// RnnPackedSequenceForward (sequences of different lengths, longest first, the batch shrinking as they end)
-/// on every back end, in both modes, against the reference step applied step by step on the running rows.
+/// RnnRecurrenceForward over packed steps (sequences of different lengths, longest first, the batch shrinking as
+/// they end) on every back end, in both modes (batch-invariant and not: the CPU has a kernel for each), against the
+/// reference step applied step by step on the running rows. Both directions and the backward pass are in RnnSequenceTests.
 /// </summary>
 public sealed class PackedSequenceTests
 {
@@ -45,24 +46,7 @@ public sealed class PackedSequenceTests
         acc.CopyIn(h0, h0Buffer);
         acc.CopyIn(w, wBuffer);
         acc.CopyIn(pre, states);
-        acc.RnnPackedSequenceForward(act, stepRows, hidden, h0Buffer, wBuffer, states);
+        acc.RnnRecurrenceForward(act, stepRows, hidden, h0Buffer, wBuffer, states);
         Numerics.AssertClose(expected, acc.ToArray(states), 1e-4, 1e-5, $"{backend} {act} invariant={invariant} H={hidden} rows={rowsText}");
     }
-
-    [Theory]
-    [MemberData(nameof(Backends))]
-    public void Growing_or_empty_steps_are_refused(string backend)
-    {
-        using var acc = TestBackends.Open(backend);
-        using var buf = acc.Allocate(100);
-        using var w = acc.Allocate(16);
-        Assert.Contains("never more than the step before", Assert.Throws<ShapeException>(() =>
-            acc.RnnPackedSequenceForward(Activation.Tanh, [1, 2], 4, buf.Slice(0, 8), w, buf.Slice(20, 12))).Message);
-        Assert.Contains("at least one", Assert.Throws<ShapeException>(() =>
-            acc.RnnPackedSequenceForward(Activation.Tanh, [2, 0], 4, buf.Slice(0, 8), w, buf.Slice(20, 8))).Message);
-        Assert.Contains("states", Assert.Throws<ShapeException>(() =>
-            acc.RnnPackedSequenceForward(Activation.Tanh, [2, 1], 4, buf.Slice(0, 8), w, buf.Slice(20, 11))).Message);
-    }
-
-    public static TheoryData<string> Backends => TestBackends.Names;
 }

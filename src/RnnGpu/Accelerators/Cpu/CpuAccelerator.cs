@@ -133,23 +133,29 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         CpuGemm.Run(GemmSpec.Dense(false, false, batch, hidden, hidden), dPre.Pointer(), wHh.Pointer(), dhPrev.Pointer(), Threads);
     }
 
-    protected override void RnnPackedSequenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states)
+    /// <summary>A uniform batch, or a packed one forwards, is one team job (<see cref="CpuRecurrence"/>); a packed one in reverse goes run by run.</summary>
+    protected override void RnnRecurrenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states,
+        bool reverse)
     {
-        if (CpuRecurrence.Supported) CpuRecurrence.ForwardPacked(act, stepRows, hidden, h0.Pointer(), wHh.Pointer(), states.Pointer(), BatchInvariant, Threads);
-        else base.RnnPackedSequenceForwardCore(act, stepRows, hidden, h0, wHh, states);
+        bool uniform = !stepRows.ContainsAnyExcept(stepRows[0]);
+        if (CpuRecurrence.Supported && uniform)
+            CpuRecurrence.Forward(act, stepRows[0], hidden, stepRows.Length, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse, BatchInvariant, Threads);
+        else if (CpuRecurrence.Supported && !reverse)
+            CpuRecurrence.ForwardPacked(act, stepRows, hidden, h0.Pointer(), wHh.Pointer(), states.Pointer(), BatchInvariant, Threads);
+        else base.RnnRecurrenceForwardCore(act, stepRows, hidden, h0, wHh, states, reverse);
     }
 
-    protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
+    protected override void UniformRecurrenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {
         if (CpuRecurrence.Supported) CpuRecurrence.Forward(act, batch, hidden, time, h0.Pointer(), wHh.Pointer(), states.Pointer(), reverse, BatchInvariant, Threads);
-        else base.RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
+        else base.UniformRecurrenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
     }
 
-    protected override void RnnSequenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
+    protected override void UniformRecurrenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
         Slice scratch, bool reverse)
     {
         if (CpuRecurrence.Supported) CpuRecurrence.Backward(act, batch, hidden, time, outputs.Pointer(), wHh.Pointer(), dPre.Pointer(), dh.Pointer(), reverse, Threads);
-        else base.RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
+        else base.UniformRecurrenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
     protected override void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)

@@ -42,12 +42,12 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
 
     public void Abandon() => _barrier.Break();
 
-    /// <summary>See <see cref="Accelerator.RnnSequenceForward"/>: states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
+    /// <summary>See <see cref="Accelerator.RnnRecurrenceForward"/> (a uniform run): states holds pre_1..pre_T on entry, h_1..h_T on return.</summary>
     public static void Forward(Activation act, int batch, int hidden, int time, float* h0, float* wHh, float* states, bool reverse, bool invariant,
         int threads) =>
         Start(Take(), act, batch, hidden, time, wHh, reverse, backward: false, invariant, threads, h0, states, null, null);
 
-    /// <summary>See <see cref="Accelerator.RnnPackedSequenceForward"/>: step t runs the first stepRows[t] rows, its block right after step t - 1's.</summary>
+    /// <summary>See <see cref="Accelerator.RnnRecurrenceForward"/> (packed, forwards): step t runs the first stepRows[t] rows, its block right after step t - 1's.</summary>
     public static void ForwardPacked(Activation act, ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* states, bool invariant,
         int threads)
     {
@@ -65,7 +65,7 @@ internal sealed unsafe class CpuRecurrence : ITeamWork
         Start(work, act, stepRows[0], hidden, stepRows.Length, wHh, reverse: false, backward: false, invariant, threads, h0, states, null, null);
     }
 
-    /// <summary>See <see cref="Accelerator.RnnSequenceBackward"/>: outputs h_1..h_T; dPre in place; dh in (dL/dh_T) and out (dL/dh_0).</summary>
+    /// <summary>See <see cref="Accelerator.RnnRecurrenceBackward"/> (a uniform run): outputs h_1..h_T; dPre in place; dh in (dL/dh_T) and out (dL/dh_0).</summary>
     public static void Backward(Activation act, int batch, int hidden, int time, float* outputs, float* wHh, float* dPre, float* dh, bool reverse,
         int threads) =>
         Start(Take(), act, batch, hidden, time, wHh, reverse, backward: true, invariant: false, threads, null, outputs, dPre, dh);

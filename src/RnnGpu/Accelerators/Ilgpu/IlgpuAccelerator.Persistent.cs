@@ -86,7 +86,7 @@ public sealed partial class IlgpuAccelerator
         return _device.EstimateMaxActiveGroupsPerMultiprocessor(kernel, groupSize, sharedBytes) * _device.NumMultiprocessors;
     }
 
-    protected override void RnnSequenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
+    protected override void UniformRecurrenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
     {
         if (PersistentFor(backward: false, batch, hidden, time) is { } p)
         {
@@ -97,10 +97,10 @@ public sealed partial class IlgpuAccelerator
             PersistentLaunches++;
             return;
         }
-        base.RnnSequenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
+        base.UniformRecurrenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
     }
 
-    protected override void RnnSequenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
+    protected override void UniformRecurrenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
         Slice scratch, bool reverse)
     {
         if (PersistentFor(backward: true, batch, hidden, time) is { } p)
@@ -112,7 +112,7 @@ public sealed partial class IlgpuAccelerator
             PersistentLaunches++;
             return;
         }
-        base.RnnSequenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
+        base.UniformRecurrenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
     /// <summary>The plan when the persistent kernel should run this shape, else null (then the step loop runs).</summary>
