@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using RnnGpu.Accelerators;
 using RnnGpu.Model;
 
 namespace RnnGpu.Serving;
@@ -43,6 +44,9 @@ internal sealed partial class BatchExecutor
     private void Loop()
     {
         if (_alone) Accelerators.Cpu.CpuTeam.RunAloneOnThisThread();
+        // Every batch is a batch-invariant pass, so each request gets the bits it gets alone; begun once for the
+        // executor's life, since beginning one per batch would allocate.
+        using var pass = BatchInvariance.Begin();
         while (true)
         {
             int n = _queue.TakeBatch(_batch, _options.MaxWait);

@@ -9,7 +9,7 @@ namespace RnnGpu.Serving;
 /// Thread-safe inference for services: one model loaded once and shared; any number of callers at once;
 /// concurrent requests coalesced into one forward pass of up to <see cref="RnnServingOptions.MaxBatch"/>
 /// sequences of any lengths, waiting at most <see cref="RnnServingOptions.MaxWait"/>; hot swap of the
-/// checkpoint. The accelerator runs batch-invariant (<see cref="Accelerator.BatchInvariant"/>), so each
+/// checkpoint. Every batch runs as a batch-invariant pass (<see cref="BatchInvariance"/>), so each
 /// request gets the bits it would get alone, whatever it was batched with.
 /// </summary>
 public sealed partial class RnnInference : IDisposable
@@ -29,7 +29,6 @@ public sealed partial class RnnInference : IDisposable
         _accelerator = Backends.Open(options.Backend, threads: options.Threads > 0 ? options.Threads : null);
         try
         {
-            _accelerator.BatchInvariant = true;
             var capabilities = _accelerator.Capabilities;
             int executors = !capabilities.ParallelCallers ? 1 : options.Executors > 0 ? options.Executors : capabilities.Threads;
             _host = new ModelHost(_accelerator, options.CheckpointPath, executors, _log);

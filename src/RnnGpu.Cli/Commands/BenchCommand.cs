@@ -42,7 +42,7 @@ internal static class BenchCommand
         var warmup = new Option<int?>("--warmup") { Description = "Untimed iterations first (default 3; step 200, stream 1000)", HelpName = "W" }.AtLeast(0);
         var iters = new Option<int?>("--iters") { Description = "Timed iterations (default 10; step 2000, stream 20000)", HelpName = "N" }.AtLeast(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the random model and batch", DefaultValueFactory = _ => 0 };
-        var invariant = new Option<bool>("--batch-invariant") { Description = "Run in the back end's batch-invariant mode (Accelerator.BatchInvariant), to measure what it costs" };
+        var invariant = new Option<bool>("--batch-invariant") { Description = "Run batch-invariant passes (BatchInvariance), to measure what they cost" };
         var backend = new BackendOptions();
         var command = new Command("bench", "Time an op (rnn: the forward pass and the training step; gemm; recurrence; step; stream) on random data; one JSON line per result")
         {
@@ -58,7 +58,7 @@ internal static class BenchCommand
             int w = parseResult.GetValue(warmup) ?? Defaults[o].Warmup, its = parseResult.GetValue(iters) ?? Defaults[o].Iters;
 
             using var accelerator = context.OpenBackend(backend.Read(parseResult));
-            accelerator.BatchInvariant = parseResult.GetValue(invariant);
+            using var pass = BatchInvariance.Begin(parseResult.GetValue(invariant));
             var results = o switch
             {
                 "gemm" => [BenchOps.Gemm(accelerator, parseResult.GetValue(m) ?? shape.Batch * shape.Seq, parseResult.GetValue(n) ?? config.HiddenSize,

@@ -127,7 +127,7 @@ internal static class BenchOps
         timing.Iterations, BenchResult.Significant(timing.Median, 6), BenchResult.Significant(timing.Min, 6),
         BenchResult.Significant(timing.Max, 6), BenchResult.Significant(timing.Gflops(flops), 4), null, null)
     {
-        BatchInvariant = acc.BatchInvariant ? true : null,
+        BatchInvariant = BatchInvariance.IsActive ? true : null,
         TeamSwitches = acc is CpuAccelerator ? CpuAccelerator.TeamSwitches : null,
         TeamAlone = acc is CpuAccelerator && CpuAccelerator.TeamSettledAlone ? true : null,
     };

@@ -13,14 +13,8 @@ public abstract partial class Accelerator : IDisposable
     /// <summary>What this back end can do (<see cref="AcceleratorCapabilities"/>).</summary>
     public abstract AcceleratorCapabilities Capabilities { get; }
 
-    /// <summary>
-    /// Batch-invariant mode (off by default): every row of a batched product and recurrence is computed by the
-    /// same operations in the same order whatever the batch size, the row's position and the other rows'
-    /// lengths, so a sequence batched with others gets bit for bit what it gets alone (a server that
-    /// coalesces requests needs that). It costs the small-batch fast paths: on the CPU, the matrix-vector
-    /// dot products and the multi-accumulator one-row recurrence kernel; on CUDA, the persistent recurrence.
-    /// </summary>
-    public bool BatchInvariant { get; set; }
+    /// <summary>Whether the calling thread is in a batch-invariant pass (<see cref="BatchInvariance.Begin"/>): the kernels read it.</summary>
+    protected static bool BatchInvariant => BatchInvariance.IsActive;
 
     /// <summary>A new zero-filled buffer of <paramref name="length"/> floats.</summary>
     public DeviceBuffer Allocate(long length)

@@ -39,7 +39,7 @@ public sealed class PackedSequenceTests
         }
 
         using var acc = TestBackends.Open(backend);
-        acc.BatchInvariant = invariant;
+        using var pass = BatchInvariance.Begin(invariant);
         using var h0Buffer = acc.Allocate(h0.Length);
         using var wBuffer = acc.Allocate(w.Length);
         using var states = acc.Allocate(pre.Length);

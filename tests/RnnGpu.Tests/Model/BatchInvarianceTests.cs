@@ -7,7 +7,7 @@ using RnnGpu.Training;
 namespace RnnGpu.Tests.Model;
 
 /// <summary>
-/// With <see cref="Accelerator.BatchInvariant"/>, a sequence batched with others of other lengths gets bit for bit
+/// In a batch-invariant pass (<see cref="BatchInvariance"/>), a sequence batched with others of other lengths gets bit for bit
 /// what it gets alone (a batch of one, its own length, its own initial state), wherever it sits in the batch.
 /// </summary>
 public sealed class BatchInvarianceTests
@@ -64,7 +64,7 @@ public sealed class BatchInvarianceTests
     public void A_batched_sequence_equals_itself_alone(string backend, int config)
     {
         using var acc = TestBackends.Open(backend);
-        acc.BatchInvariant = true;
+        using var pass = BatchInvariance.Begin();
         CheckBatches(acc, Configs[config], seed: config);
     }
 
@@ -74,7 +74,7 @@ public sealed class BatchInvarianceTests
     public void A_batched_sequence_equals_itself_alone_on_narrowed_cpu_kernels(string isa, int members, int config)
     {
         using var acc = Backends.Open("cpu");
-        acc.BatchInvariant = true;
+        using var pass = BatchInvariance.Begin();
         GemmIsaChoice.NarrowForThisThread(Enum.Parse<GemmIsa>(isa));
         GemmThreading.SimulateMembersForThisThread(members);
         try
@@ -98,7 +98,7 @@ public sealed class BatchInvarianceTests
     public async Task Concurrent_forward_passes_equal_sequential_ones(bool invariant)
     {
         using var acc = Backends.Open("cpu");
-        acc.BatchInvariant = invariant;
+        using var pass = BatchInvariance.Begin(invariant);
         var config = new RnnConfig(6, 256, 2, OutputSize: 5, Bidirectional: true);
         using var first = RnnModel.Create(config, acc, seed: 3);
         using var second = RnnModel.FromParameters(config, acc, first.StateDict());
@@ -126,6 +126,41 @@ public sealed class BatchInvarianceTests
     }
 
     /// <summary>
+    /// A pass is its caller's: a thread already running beside it keeps the default; what the pass starts and awaits
+    /// stays in it; scopes nest and end once.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_invariant_pass_belongs_to_its_caller()
+    {
+        Assert.False(BatchInvariance.IsActive);
+        using var inside = new Barrier(2);
+        bool? neighbour = null;
+        var other = new Thread(() =>
+        {
+            inside.SignalAndWait();   // the pass has begun
+            neighbour = BatchInvariance.IsActive;
+            inside.SignalAndWait();
+        });
+        other.Start();
+        using (BatchInvariance.Begin())
+        {
+            inside.SignalAndWait(TestContext.Current.CancellationToken);
+            inside.SignalAndWait(TestContext.Current.CancellationToken);
+            Assert.True(BatchInvariance.IsActive);
+            Assert.True(await Task.Run(() => BatchInvariance.IsActive, TestContext.Current.CancellationToken));
+            Assert.True(BatchInvariance.IsActive);   // after the await, wherever it resumed
+            var outer = BatchInvariance.Begin();
+            using (BatchInvariance.Begin(false)) Assert.True(BatchInvariance.IsActive);
+            outer.Dispose();
+            outer.Dispose();
+            Assert.True(BatchInvariance.IsActive);
+        }
+        other.Join();
+        Assert.False(neighbour);
+        Assert.False(BatchInvariance.IsActive);
+    }
+
+    /// <summary>
     /// Training in batch-invariant mode, where variable lengths run in stretches of whole-sequence calls: the loss and
     /// every gradient agree with the default mode's (to rounding), so the states each step started from were kept right.
     /// </summary>
@@ -143,8 +178,8 @@ public sealed class BatchInvarianceTests
         var h0 = new Tensor(Numerics.Random(rng, groups * batch * config.HiddenSize), groups, batch, config.HiddenSize);
         int[] lengths = [6, 2, 6, 4, 2];
         var expected = model.ComputeGradients(x, y, LossKind.Mse, h0, lengths);
-        acc.BatchInvariant = true;
-        var got = model.ComputeGradients(x, y, LossKind.Mse, h0, lengths);
+        GradientResult got;
+        using (BatchInvariance.Begin()) got = model.ComputeGradients(x, y, LossKind.Mse, h0, lengths);
         Assert.Equal(expected.Loss, got.Loss, 1e-5);
         foreach (var (name, grad) in expected.Parameters)
             Numerics.AssertClose(grad.Data, got.Parameters[name].Data, 1e-4, 1e-6, name);
