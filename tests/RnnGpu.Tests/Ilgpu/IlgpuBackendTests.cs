@@ -132,6 +132,38 @@ public sealed class IlgpuBackendTests
         AssertGemmWorks(again);
     }
 
+    /// <summary>
+    /// A product taller, or a batch longer, than one launch's grid may be (CUDA: 65535 row tiles, 65535 batches) is
+    /// split into launches over consecutive rows and batches: here with the limit lowered to 2 row tiles and 3 batches.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_gemm_larger_than_one_launchs_grid_is_split(bool transA)
+    {
+        using var acc = (IlgpuAccelerator)Backends.Open("ilgpu-cpu");
+        acc.GemmGridLimit = (2, 3);
+        var rng = new Random(transA ? 2 : 1);
+        int m = 70, n = 9, k = 5, batches = 7;   // 70 rows in tiles of 16: 5 tiles, 3 launches per 3 batches
+        var spec = new GemmSpec(transA, false, m, n, k, 0.5f, 0.25f, (transA ? m : k) + 1, n, n + 2) with
+        {
+            BatchCount = batches, StrideA = m * k + 9, StrideB = k * n + 1, StrideC = m * (n + 2) + 3,
+        };
+        var a = Numerics.Random(rng, spec.ExtentA);
+        var b = Numerics.Random(rng, spec.ExtentB);
+        var c = Numerics.Random(rng, spec.ExtentC);
+        var expected = (float[])c.Clone();
+        ReferenceKernels.Gemm(spec, a, b, expected);
+        using var da = acc.Allocate(a.Length);
+        using var db = acc.Allocate(b.Length);
+        using var dc = acc.Allocate(c.Length);
+        acc.CopyIn(a, da);
+        acc.CopyIn(b, db);
+        acc.CopyIn(c, dc);
+        acc.Gemm(spec, da, db, dc);
+        Numerics.AssertClose(expected, acc.ToArray(dc), 2e-5, 2e-6, $"split GEMM transA={transA}");
+    }
+
     /// <summary>Not a valid kernel: ILGPU cannot compile a managed allocation.</summary>
     private static void AllocatesAnArray(ArrayView<float> x) => x[0] = new float[(int)x.Length].Length;
 

@@ -71,3 +71,58 @@ public sealed class PersistentRecurrenceTests
         Assert.Contains("overflow the barrier counter", why);
     }
 }
+
+/// <summary>
+/// The persistent recurrence on a CUDA device, where ILGPU's occupancy estimate sizes the grid: forced on and off
+/// against the reference, up to hidden sizes whose W_hh slices fill shared memory, and a shape whose slice cannot fit
+/// is an error only when forced. Skipped without a CUDA device (CI has none).
+/// </summary>
+public sealed class CudaPersistentRecurrenceTests
+{
+    public static IEnumerable<object[]> Cases()
+    {
+        foreach (var act in new[] { Activation.Tanh, Activation.Relu })
+        foreach (bool reverse in new[] { false, true })
+        foreach (var (batch, hidden, time) in new[] { (1, 1, 3), (1, 256, 20), (4, 513, 9), (3, 1024, 6), (32, 256, 5) })
+            yield return [act, reverse, batch, hidden, time];
+    }
+
+    private static IlgpuAccelerator OpenCuda()
+    {
+        Support.TestBackends.RequireCuda();
+        return (IlgpuAccelerator)Backends.Open("cuda");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Persistent_and_step_loop_both_match_the_reference(Activation act, bool reverse, int batch, int hidden, int time)
+    {
+        using var acc = OpenCuda();
+        var p = RnnSequenceTests.Problem.Random(batch, hidden, time, hidden + time);
+        foreach (var path in new[] { RecurrencePath.Persistent, RecurrencePath.Standard })
+        {
+            acc.RecurrencePath = path;
+            int before = acc.PersistentLaunches;
+            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"cuda {path} {act} reverse={reverse} B={batch} H={hidden} T={time}");
+            Assert.Equal(path == RecurrencePath.Persistent ? 2 : 0, acc.PersistentLaunches - before);
+        }
+    }
+
+    [Fact]
+    public void A_shape_whose_slice_does_not_fit_is_an_error_only_when_forced()
+    {
+        using var acc = OpenCuda();
+        const int hidden = 16384;   // 16384 / multiprocessors rows of 64 KiB each: more than a group's 48 KB
+        Assert.Null(acc.Plan(backward: false, 1, hidden, 2, out string why));
+        Assert.Contains("shared memory", why);
+        acc.RecurrencePath = RecurrencePath.Persistent;
+        using var w = acc.Allocate((long)hidden * hidden);
+        using var h0 = acc.Allocate(hidden);
+        using var states = acc.Allocate(2 * hidden);
+        Assert.Contains("cannot run", Assert.Throws<InvalidOperationException>(() =>
+            acc.RnnRecurrenceForward(Activation.Tanh, [1, 1], hidden, h0, w, states)).Message);
+        acc.RecurrencePath = RecurrencePath.Auto;
+        acc.RnnRecurrenceForward(Activation.Tanh, [1, 1], hidden, h0, w, states);
+        Assert.Equal(0, acc.PersistentLaunches);
+    }
+}

@@ -45,6 +45,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         // ILGPU's CPU accelerator runs a thread per simulated GPU thread: the smallest tile keeps launches cheap there.
         _gemmGroup = device is CPUAccelerator || device.MaxNumThreadsPerGroup < 256 ? (4, 4) : (16, 16);
         _hasFp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
+        GemmGridLimit = (Math.Max(1, device.MaxGridSize.Y), Math.Max(1, device.MaxGridSize.Z));
         _kernels = new IlgpuKernels(device, name);
     }
 
@@ -247,16 +248,31 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _context.Dispose();
     }
 
+    /// <summary>
+    /// The most row tiles and batches one GEMM launch may have: the device's grid limits (CUDA: 65535 in Y and Z).
+    /// Taller products and longer batches are split into launches over consecutive rows and batches. Tests lower it.
+    /// </summary>
+    internal (int Rows, int Batches) GemmGridLimit { get; set; }
+
     private void LaunchGemm(in GemmSpec s, int act, Slice a, Slice b, Slice c)
     {
         if (s.M == 0 || s.N == 0) return;
-        var args = new GemmArgs
+        int tileRows = 4 * _gemmGroup.Y, rowsPerLaunch = (int)Math.Min(s.M, (long)GemmGridLimit.Rows * tileRows);
+        for (int z0 = 0; z0 < s.BatchCount; z0 += GemmGridLimit.Batches)
+        for (int m0 = 0; m0 < s.M; m0 += rowsPerLaunch)
         {
-            TransA = s.TransA ? 1 : 0, TransB = s.TransB ? 1 : 0, M = s.M, N = s.N, K = s.K, Act = act,
-            Lda = s.Lda, Ldb = s.Ldb, Ldc = s.Ldc, Alpha = s.Alpha, Beta = s.Beta,
-            StrideA = s.StrideA, StrideB = s.StrideB, StrideC = s.StrideC,
-        };
-        Kernels.Gemm(RnnGpu.Kernels.Gemm.Config(args, _gemmGroup.X, _gemmGroup.Y, s.BatchCount), View(a), View(b), View(c), args);
+            int rows = Math.Min(rowsPerLaunch, s.M - m0), batches = Math.Min(GemmGridLimit.Batches, s.BatchCount - z0);
+            var args = new GemmArgs
+            {
+                TransA = s.TransA ? 1 : 0, TransB = s.TransB ? 1 : 0, M = rows, N = s.N, K = s.K, Act = act,
+                Lda = s.Lda, Ldb = s.Ldb, Ldc = s.Ldc, Alpha = s.Alpha, Beta = s.Beta,
+                StrideA = s.StrideA, StrideB = s.StrideB, StrideC = s.StrideC,
+            };
+            // Row m0 of op(A) starts m0 columns in when A is stored transposed; batch z0 starts z0 strides in.
+            long offA = z0 * s.StrideA + (s.TransA ? m0 : (long)m0 * s.Lda), offB = z0 * s.StrideB, offC = z0 * s.StrideC + (long)m0 * s.Ldc;
+            Kernels.Gemm(RnnGpu.Kernels.Gemm.Config(args, _gemmGroup.X, _gemmGroup.Y, batches),
+                View(a).SubView(offA), View(b).SubView(offB), View(c).SubView(offC), args);
+        }
     }
 
     private static int ActOf(Activation act) => act == Activation.Tanh ? Act.Tanh : Act.Relu;
