@@ -4,8 +4,9 @@ using ILGPU.Runtime;
 namespace RnnGpu.Kernels;
 
 /// <summary>
-/// The geometry of one persistent launch (<see cref="Recurrence"/>): Batch rows of Hidden units over Time steps; each
-/// of the grid's groups owns Units consecutive hidden units, and each of its outputs is summed by Lanes threads.
+/// The geometry of one persistent launch (<see cref="Recurrence"/>): Time steps of at most Batch rows (the first
+/// step's) of Hidden units; each of the grid's groups owns Units consecutive hidden units, and each of its outputs is
+/// summed by Lanes threads.
 /// </summary>
 public struct RecurrenceArgs
 {
@@ -14,25 +15,29 @@ public struct RecurrenceArgs
 
 /// <summary>
 /// A whole layer's recurrence as one persistent launch, for small batches, where the step loop's per-step GEMMs are a
-/// few groups each and bound by launch latency and by re-reading W_hh [hidden, hidden] from memory every step.
+/// few groups each and bound by launch latency and by re-reading W_hh [hidden, hidden] from memory every step. The
+/// batch is packed (Accelerator.RnnRecurrenceForward): step t runs its first rows_t sequences (non-increasing), its
+/// block of rows_t x H right after step t - 1's; steps: [2 Time] ints, rows_t then the block's first row, per step.
 ///
-///   Forward:  h_t = act(pre_t + h_{t-1} W_hh^T), t = 1..T.   h0: [B, H]; states: [T, B, H], pre on entry, h on return.
-///   Backward: dPre_t = (dPre_t + dh_t) act'(h_t), dh_{t-1} = dPre_t W_hh, t = T..1.   outputs, dPre: [T, B, H];
-///             dh: [B, H], dL/dh_T on entry, dL/dh_0 on return.
-///   Reverse runs the steps in the other order (the reverse direction of a bidirectional layer).
+///   Forward:  h_t = act(pre_t + h_prev W_hh^T). h0: [rows_0, H]; states: [Σ rows_t, H], pre on entry, h on return.
+///             Forwards h_prev is step t - 1's row (h0's at step 0); in reverse (Reverse = 1, steps T-1 down to 0) it is
+///             step t + 1's row while that sequence reaches step t + 1, else h0's.
+///   Backward: dPre_t = (dPre_t + dh) act'(h_t), then dh = dPre_t W_hh on the step's rows, against the forward order.
+///             outputs, dPre: like states; dh: [rows_0, H], dL/d(final state) on entry, dL/dh0 on return (a row not
+///             in a step keeps what it holds: its final-state gradient before its last step, its dL/dh0 after).
 ///
 /// Launch (<see cref="Config"/>): ceil(H / Units) groups, every one of them resident at once (the host sizes the grid
 /// from ILGPU's occupancy estimate), because the groups meet at a software grid barrier after every step: ILGPU has no
 /// cooperative launch. Group g owns units [g Units, (g + 1) Units) and keeps their slice of W_hh in shared memory for
-/// the whole sequence: the forward pass needs rows j of W_hh (h_t[b, j] = act(pre + Σ_k h_{t-1}[b, k] W[j, k])), the
-/// backward pass columns k (dh_{t-1}[b, k] = Σ_j dPre_t[b, j] W[j, k]), stored as rows so that both read shared memory
-/// contiguously. Each of a group's Batch x Units outputs is a dot product of length H, by one thread, or split over
+/// the whole sequence: the forward pass needs rows j of W_hh (h_t[b, j] = act(pre + Σ_k h_prev[b, k] W[j, k])), the
+/// backward pass columns k (dh[b, k] = Σ_j dPre_t[b, j] W[j, k]), stored as rows so that both read shared memory
+/// contiguously. Each of a group's rows_t x Units outputs is a dot product of length H, by one thread, or split over
 /// Lanes threads when the outputs are fewer than the group's threads, their partial sums added by one thread in a
 /// fixed order: the result depends on the shape only, never on timing.
 ///
-/// One grid barrier per step suffices. Forward: step t reads all of h_{t-1} and writes only the group's units of h_t,
+/// One grid barrier per step suffices. Forward: step t reads all of h_prev and writes only the group's units of h_t,
 /// into another block. Backward: phase 1 updates the group's units of dPre_t from its own units of dh, the barrier
-/// publishes dPre_t, and phase 2 reads all of it to write the group's units of dh_{t-1}, which only this group reads.
+/// publishes dPre_t, and phase 2 reads all of it to write the group's units of dh, which only this group reads.
 /// </summary>
 public static class Recurrence
 {
@@ -45,7 +50,8 @@ public static class Recurrence
         SharedMemoryConfig.RequestDynamic<float>((int)SharedFloats(a.Units, a.Hidden, groupSize)));
 
     /// <summary>barrier: one int, zero on entry (the host clears it before each launch); it counts arrivals.</summary>
-    public static void Forward(ArrayView<float> h0, ArrayView<float> wHh, ArrayView<float> states, ArrayView<int> barrier, RecurrenceArgs a)
+    public static void Forward(ArrayView<float> h0, ArrayView<float> wHh, ArrayView<float> states, ArrayView<int> steps, ArrayView<int> barrier,
+        RecurrenceArgs a)
     {
         int h = a.Hidden, u0 = Grid.IdxX * a.Units, units = IntrinsicMath.Min(a.Units, h - u0);
         var shared = SharedMemory.GetDynamic<float>();
@@ -54,20 +60,22 @@ public static class Recurrence
         for (long i = Group.IdxX; i < (long)units * h; i += Group.DimX) w[i] = wHh[(long)u0 * h + i];
         Group.Barrier();
 
-        long bh = (long)a.Batch * h;
         for (int step = 0; step < a.Time; step++)
         {
             int t = a.Reverse != 0 ? a.Time - 1 - step : step;
-            int prevT = a.Reverse != 0 ? t + 1 : t - 1;
-            var prev = step == 0 ? h0.SubView(0, bh) : states.SubView(prevT * bh, bh);
-            var cur = states.SubView(t * bh, bh);
-            StepOutputs(a, units, u0, prev, w, partial, cur, forward: true);
+            int rows = steps[2 * t];
+            var cur = states.SubView((long)steps[2 * t + 1] * h, (long)rows * h);
+            // Rows below `carried` start from block `from`; the rest from h0.
+            int from = a.Reverse != 0 ? t + 1 : t - 1;
+            int carried = from < 0 || from >= a.Time ? 0 : IntrinsicMath.Min(rows, steps[2 * from]);
+            long fromRow = carried > 0 ? steps[2 * from + 1] : 0;
+            StepOutputs(a, rows, units, u0, states, fromRow * h, carried, h0, w, partial, cur, forward: true);
             GridBarrier(barrier, Grid.DimX, step + 1);
         }
     }
 
-    public static void Backward(ArrayView<float> outputs, ArrayView<float> wHh, ArrayView<float> dPre, ArrayView<float> dh, ArrayView<int> barrier,
-        RecurrenceArgs a)
+    public static void Backward(ArrayView<float> outputs, ArrayView<float> wHh, ArrayView<float> dPre, ArrayView<float> dh, ArrayView<int> steps,
+        ArrayView<int> barrier, RecurrenceArgs a)
     {
         int h = a.Hidden, u0 = Grid.IdxX * a.Units, units = IntrinsicMath.Min(a.Units, h - u0);
         var shared = SharedMemory.GetDynamic<float>();
@@ -80,55 +88,49 @@ public static class Recurrence
         }
         Group.Barrier();
 
-        long bh = (long)a.Batch * h;
         for (int step = a.Time - 1; step >= 0; step--)
         {
             int t = a.Reverse != 0 ? a.Time - 1 - step : step;
-            var y = outputs.SubView(t * bh, bh);
-            var d = dPre.SubView(t * bh, bh);
-            // Phase 1: dPre_t = (dPre_t + dh_t) act'(h_t) on this group's units.
-            for (int o = Group.IdxX; o < a.Batch * units; o += Group.DimX)
+            int rows = steps[2 * t];
+            long block = (long)steps[2 * t + 1] * h;
+            // Phase 1: dPre_t = (dPre_t + dh) act'(h_t) on this group's units.
+            for (int o = Group.IdxX; o < rows * units; o += Group.DimX)
             {
-                long i = (long)(o / units) * h + u0 + o % units;
-                float g = d[i] + dh[i], v = y[i];
-                d[i] = a.Act == Act.Tanh ? g * (1f - v * v) : (v > 0f ? g : 0f);
+                long r = (long)(o / units) * h + u0 + o % units;
+                float g = dPre[block + r] + dh[r], v = outputs[block + r];
+                dPre[block + r] = a.Act == Act.Tanh ? g * (1f - v * v) : (v > 0f ? g : 0f);
             }
             GridBarrier(barrier, Grid.DimX, a.Time - step);
-            // Phase 2: dh_{t-1}[b, k] = Σ_j dPre_t[b, j] W[j, k] on this group's units k.
-            StepOutputs(a, units, u0, d, w, partial, dh, forward: false);
+            // Phase 2: dh[b, k] = Σ_j dPre_t[b, j] W[j, k] on this group's units k.
+            StepOutputs(a, rows, units, u0, dPre, block, rows, dPre, w, partial, dh, forward: false);
         }
     }
 
     /// <summary>
-    /// One step's dot products x[b, :] · w[u, :] for every output (b, u) of the group, each written to target[b, u0 + u]
-    /// as act(target + sum) forwards (target = h_t, holding pre_t) or as the sum backwards (target = dh). With one lane
-    /// each thread takes outputs in turn; with several (the host picks them only when Lanes x Batch x Units fits the
-    /// group), each output's lanes leave partials that its first lane adds in order after a group barrier. Ends with a
-    /// group barrier, so the group sees all of target.
+    /// One step's dot products x[b, :] · w[u, :] for the step's rows b and the group's units u, each written to
+    /// target[b, u0 + u] as act(target + sum) forwards (target = h_t, holding pre_t) or as the sum backwards (target =
+    /// dh). Row b of x is xCarried[xOffset + b H ...] below `carried`, else xFresh[b H ...]. With one lane each thread
+    /// takes outputs in turn; with several (the host picks them only when Lanes x rows_0 x Units fits the group), each
+    /// output's lanes leave partials that its first lane adds in order after a group barrier. Ends with a group
+    /// barrier, so the group sees all of target.
     /// </summary>
-    private static void StepOutputs(in RecurrenceArgs a, int units, int u0, ArrayView<float> x, ArrayView<float> w, ArrayView<float> partial,
-        ArrayView<float> target, bool forward)
+    private static void StepOutputs(in RecurrenceArgs a, int rows, int units, int u0, ArrayView<float> xCarried, long xOffset, int carried,
+        ArrayView<float> xFresh, ArrayView<float> w, ArrayView<float> partial, ArrayView<float> target, bool forward)
     {
-        int h = a.Hidden, lanes = a.Lanes, outputs = a.Batch * units;
+        int h = a.Hidden, lanes = a.Lanes, outputs = rows * units;
         if (lanes == 1)
         {
             for (int o = Group.IdxX; o < outputs; o += Group.DimX)
             {
-                long xRow = (long)(o / units) * h, wRow = (long)(o % units) * h;
-                float sum = 0f;
-                for (int k = 0; k < h; k++) sum += x[xRow + k] * w[wRow + k];
-                Write(a, target, (long)(o / units) * h + u0 + o % units, sum, forward);
+                int b = o / units;
+                Write(a, target, (long)b * h + u0 + o % units, Dot(xCarried, xOffset, carried, xFresh, b, h, w, (long)(o % units) * h, 0, 1), forward);
             }
         }
         else
         {
             int lane = Group.IdxX % lanes, o = Group.IdxX / lanes;
             float sum = 0f;
-            if (o < outputs)
-            {
-                long xRow = (long)(o / units) * h, wRow = (long)(o % units) * h;
-                for (int k = lane; k < h; k += lanes) sum += x[xRow + k] * w[wRow + k];
-            }
+            if (o < outputs) sum = Dot(xCarried, xOffset, carried, xFresh, o / units, h, w, (long)(o % units) * h, lane, lanes);
             partial[Group.IdxX] = sum;
             Group.Barrier();
             if (o < outputs && lane == 0)
@@ -139,6 +141,17 @@ public static class Recurrence
             }
         }
         Group.Barrier();
+    }
+
+    /// <summary>Σ over k = first, first + stride, ... of x[b, k] w[wRow + k], x's row b as <see cref="StepOutputs"/> picks it.</summary>
+    private static float Dot(ArrayView<float> xCarried, long xOffset, int carried, ArrayView<float> xFresh, int b, int h, ArrayView<float> w, long wRow,
+        int first, int stride)
+    {
+        var x = b < carried ? xCarried : xFresh;
+        long xRow = (b < carried ? xOffset : 0) + (long)b * h;
+        float sum = 0f;
+        for (int k = first; k < h; k += stride) sum += x[xRow + k] * w[wRow + k];
+        return sum;
     }
 
     private static void Write(in RecurrenceArgs a, ArrayView<float> target, long i, float sum, bool forward) =>

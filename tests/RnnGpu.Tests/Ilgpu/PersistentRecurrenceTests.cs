@@ -9,7 +9,8 @@ namespace RnnGpu.Tests.Ilgpu;
 /// The persistent recurrence (kernels/Recurrence.cs) on ILGPU's CPU accelerator with several simulated
 /// multiprocessors, so that the grid really has several groups meeting at the software grid barrier every step
 /// (`ilgpu-cpu` itself has one multiprocessor, so its grid is one group). Two device shapes with different warp
-/// sizes and group sizes; each shape and path is checked against the reference step applied step by step.
+/// sizes and group sizes; each shape (uniform batches, and packed ones whose steps run fewer and fewer sequences) and
+/// each path is checked against the reference step applied step by step.
 /// </summary>
 public sealed class PersistentRecurrenceTests
 {
@@ -23,23 +24,24 @@ public sealed class PersistentRecurrenceTests
         foreach (var device in new[] { "w4x3", "w32x2" })
         foreach (var act in new[] { Activation.Tanh, Activation.Relu })
         foreach (bool reverse in new[] { false, true })
-        foreach (var (batch, hidden, time) in new[] { (1, 33, 7), (3, 65, 5), (5, 8, 4), (2, 100, 3) })
-            yield return [device, act, reverse, batch, hidden, time];
+        foreach (var (hidden, rows) in new[] { (33, "1,1,1,1,1,1,1"), (65, "3,3,3,3,3"), (8, "5,5,5,5"), (100, "2,2,2"), (33, "5,5,3,1"), (65, "4,2,2") })
+            yield return [device, act, reverse, hidden, rows];
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Persistent_and_step_loop_both_match_the_reference(string device, Activation act, bool reverse, int batch, int hidden, int time)
+    public void Persistent_and_step_loop_both_match_the_reference(string device, Activation act, bool reverse, int hidden, string rowsText)
     {
         using var acc = Open(device);
-        var p = RnnSequenceTests.Problem.Random(batch, hidden, time, hidden + time);
-        var plan = acc.Plan(backward: false, batch, hidden, time, out string why);
+        int[] rows = rowsText.Split(',').Select(int.Parse).ToArray();
+        var p = RnnSequenceTests.Problem.Packed(rows, hidden, hidden + rows.Length);
+        var plan = acc.Plan(backward: false, rows[0], hidden, rows.Length, out string why);
         Assert.True(plan is { Groups: > 1 }, $"{device}: the grid of H={hidden} should have several groups ({why})");
         foreach (var path in new[] { RecurrencePath.Persistent, RecurrencePath.Standard })
         {
             acc.RecurrencePath = path;
             int before = acc.PersistentLaunches;
-            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"{device} {path} {act} reverse={reverse} B={batch} H={hidden} T={time}");
+            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"{device} {path} {act} reverse={reverse} H={hidden} rows={rowsText}");
             Assert.Equal(path == RecurrencePath.Persistent ? 2 : 0, acc.PersistentLaunches - before);
         }
     }

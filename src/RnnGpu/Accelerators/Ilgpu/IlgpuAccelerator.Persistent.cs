@@ -35,6 +35,10 @@ public sealed partial class IlgpuAccelerator
     /// <summary>The grid barrier's arrival counter, cleared before each persistent launch.</summary>
     private MemoryBuffer1D<int, Stride1D.Dense>? _barrier;
 
+    /// <summary>The packed steps of the last launch ([2 T]: rows, first row), on the device and here.</summary>
+    private MemoryBuffer1D<int, Stride1D.Dense>? _steps;
+    private int[] _stepsHost = [];
+
     internal RecurrencePath RecurrencePath { get; set; } = RecurrencePath.Auto;
 
     /// <summary>Persistent launches so far: tests check which path ran.</summary>
@@ -70,9 +74,9 @@ public sealed partial class IlgpuAccelerator
             why = $"{groups} groups of {sharedBytes:N0} bytes of shared memory cannot all be resident at once (at most {resident})";
             return null;
         }
-        if ((long)time * groups >= int.MaxValue)
+        if ((long)time * groups >= int.MaxValue || (long)time * batch >= int.MaxValue)
         {
-            why = $"{time} steps over {groups} groups overflow the barrier counter";
+            why = $"{time} steps over {groups} groups (or of {batch} rows) overflow the barrier counter or the row index";
             return null;
         }
         int outputs = Math.Min(batch * units, groupSize), lanes = 1;
@@ -86,33 +90,57 @@ public sealed partial class IlgpuAccelerator
         return _device.EstimateMaxActiveGroupsPerMultiprocessor(kernel, groupSize, sharedBytes) * _device.NumMultiprocessors;
     }
 
-    protected override void UniformRecurrenceForwardCore(Activation act, int batch, int hidden, int time, Slice h0, Slice wHh, Slice states, bool reverse)
+    protected override void RnnRecurrenceForwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states,
+        bool reverse)
     {
-        if (PersistentFor(backward: false, batch, hidden, time) is { } p)
+        if (PersistentFor(backward: false, stepRows[0], hidden, stepRows.Length) is { } p)
         {
-            var args = Args(p, act, batch, hidden, time, reverse);
-            long bh = (long)batch * hidden;
-            Kernels.RecurrenceForward(Recurrence.Config(args, p.GroupSize), View(h0, bh), View(wHh, (long)hidden * hidden), View(states, time * bh),
-                ClearedBarrier(), args);
+            var args = Args(p, act, stepRows[0], hidden, stepRows.Length, reverse);
+            var steps = UploadSteps(stepRows, out long rows);
+            Kernels.RecurrenceForward(Recurrence.Config(args, p.GroupSize), View(h0, (long)stepRows[0] * hidden), View(wHh, (long)hidden * hidden),
+                View(states, rows * hidden), steps, ClearedBarrier(), args);
             PersistentLaunches++;
             return;
         }
-        base.UniformRecurrenceForwardCore(act, batch, hidden, time, h0, wHh, states, reverse);
+        base.RnnRecurrenceForwardCore(act, stepRows, hidden, h0, wHh, states, reverse);
     }
 
-    protected override void UniformRecurrenceBackwardCore(Activation act, int batch, int hidden, int time, Slice outputs, Slice wHh, Slice dPre, Slice dh,
-        Slice scratch, bool reverse)
+    protected override void RnnRecurrenceBackwardCore(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice outputs, Slice wHh, Slice dPre,
+        Slice dh, Slice scratch, bool reverse)
     {
-        if (PersistentFor(backward: true, batch, hidden, time) is { } p)
+        if (PersistentFor(backward: true, stepRows[0], hidden, stepRows.Length) is { } p)
         {
-            var args = Args(p, act, batch, hidden, time, reverse);
-            long bh = (long)batch * hidden;
-            Kernels.RecurrenceBackward(Recurrence.Config(args, p.GroupSize), View(outputs, time * bh), View(wHh, (long)hidden * hidden),
-                View(dPre, time * bh), View(dh, bh), ClearedBarrier(), args);
+            var args = Args(p, act, stepRows[0], hidden, stepRows.Length, reverse);
+            var steps = UploadSteps(stepRows, out long rows);
+            Kernels.RecurrenceBackward(Recurrence.Config(args, p.GroupSize), View(outputs, rows * hidden), View(wHh, (long)hidden * hidden),
+                View(dPre, rows * hidden), View(dh, (long)stepRows[0] * hidden), steps, ClearedBarrier(), args);
             PersistentLaunches++;
             return;
         }
-        base.UniformRecurrenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
+        base.RnnRecurrenceBackwardCore(act, stepRows, hidden, outputs, wHh, dPre, dh, scratch, reverse);
+    }
+
+    /// <summary>The steps' rows and first rows, [2 T] ints, copied to the device (buffers kept and grown); the total rows.</summary>
+    private ArrayView<int> UploadSteps(ReadOnlySpan<int> stepRows, out long rows)
+    {
+        int n = 2 * stepRows.Length;
+        if (_stepsHost.Length < n) _stepsHost = new int[Math.Max(n, 2 * _stepsHost.Length)];
+        rows = 0;
+        for (int t = 0; t < stepRows.Length; t++)
+        {
+            _stepsHost[2 * t] = stepRows[t];
+            _stepsHost[2 * t + 1] = (int)rows;
+            rows += stepRows[t];
+        }
+        _device.Bind();
+        if (_steps is null || _steps.Length < n)
+        {
+            _steps?.Dispose();
+            _steps = _device.Allocate1D<int>(_stepsHost.Length);
+        }
+        ArrayView<int> view = _steps.View.SubView(0, n);
+        view.CopyFromCPU(_stepsHost.AsSpan(0, n));
+        return view;
     }
 
     /// <summary>The plan when the persistent kernel should run this shape, else null (then the step loop runs).</summary>

@@ -244,6 +244,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _normPartials?.Dispose();
         _normPartialsFloat?.Dispose();
         _barrier?.Dispose();
+        _steps?.Dispose();
         _device.Dispose();
         _context.Dispose();
     }

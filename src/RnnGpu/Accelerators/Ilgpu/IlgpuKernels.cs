@@ -39,10 +39,10 @@ internal sealed class IlgpuKernels(ILGPU.Runtime.Accelerator device, string devi
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float> AdamUpdate =
         Load("Optimizers.AdamUpdate", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float>(Optimizers.AdamUpdate));
 
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs> RecurrenceForward =
-        Load("Recurrence.Forward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs>(Recurrence.Forward));
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs> RecurrenceBackward =
-        Load("Recurrence.Backward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RecurrenceArgs>(Recurrence.Backward));
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs> RecurrenceForward =
+        Load("Recurrence.Forward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Forward));
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs> RecurrenceBackward =
+        Load("Recurrence.Backward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Backward));
 
     /// <summary>Loads (compiles) one kernel; ILGPU's compile errors name the kernel.</summary>
     internal static T Load<T>(string kernel, string deviceName, Func<T> load)
