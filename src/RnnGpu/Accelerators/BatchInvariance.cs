@@ -18,27 +18,30 @@ public static class BatchInvariance
     public static bool IsActive => Depth.Value > 0;
 
     /// <summary>
-    /// Starts a batch-invariant pass; dispose the scope to end it (scopes nest). With <paramref name="invariant"/>
-    /// false the scope changes nothing, so a caller can pass its own option through.
+    /// Starts a batch-invariant pass; dispose the scope to end it, in the same method (an async method's change to
+    /// the option does not reach its caller). Scopes nest. With <paramref name="invariant"/> false the scope changes
+    /// nothing, so a caller can pass its own option through.
     /// </summary>
     public static Scope Begin(bool invariant = true) => new(invariant);
 
     public sealed class Scope : IDisposable
     {
+        private readonly int _before;
         private bool _active;
 
         internal Scope(bool active)
         {
+            _before = Depth.Value;
             _active = active;
-            if (active) Depth.Value++;
+            if (active) Depth.Value = _before + 1;
         }
 
-        /// <summary>Ends the pass; a second call does nothing.</summary>
+        /// <summary>Ends the pass: the option is what it was before <see cref="Begin"/>; a second call does nothing.</summary>
         public void Dispose()
         {
             if (!_active) return;
             _active = false;
-            Depth.Value--;
+            Depth.Value = _before;
         }
     }
 }

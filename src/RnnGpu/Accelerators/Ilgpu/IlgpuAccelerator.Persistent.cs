@@ -74,9 +74,9 @@ public sealed partial class IlgpuAccelerator
             why = $"{groups} groups of {sharedBytes:N0} bytes of shared memory cannot all be resident at once (at most {resident})";
             return null;
         }
-        if ((long)time * groups >= int.MaxValue || (long)time * batch >= int.MaxValue)
+        if ((long)time * groups >= int.MaxValue || (long)time * batch >= int.MaxValue || (long)batch * units >= int.MaxValue)
         {
-            why = $"{time} steps over {groups} groups (or of {batch} rows) overflow the barrier counter or the row index";
+            why = $"{time} steps over {groups} groups (or of {batch} rows of {units} units) overflow the barrier counter or the kernel's indices";
             return null;
         }
         int outputs = Math.Min(batch * units, groupSize), lanes = 1;
@@ -86,7 +86,7 @@ public sealed partial class IlgpuAccelerator
 
     private int ResidentGroups(bool backward, int groupSize, int sharedBytes)
     {
-        var kernel = backward ? _kernels.RecurrenceBackward.GetKernel() : _kernels.RecurrenceForward.GetKernel();
+        var kernel = backward ? _kernels.RecurrenceBackward.Value.GetKernel() : _kernels.RecurrenceForward.Value.GetKernel();
         return _device.EstimateMaxActiveGroupsPerMultiprocessor(kernel, groupSize, sharedBytes) * _device.NumMultiprocessors;
     }
 
@@ -97,7 +97,7 @@ public sealed partial class IlgpuAccelerator
         {
             var args = Args(p, act, stepRows[0], hidden, stepRows.Length, reverse);
             var steps = UploadSteps(stepRows, out long rows);
-            Kernels.RecurrenceForward(Recurrence.Config(args, p.GroupSize), View(h0, (long)stepRows[0] * hidden), View(wHh, (long)hidden * hidden),
+            Kernels.RecurrenceForward.Value(Recurrence.Config(args, p.GroupSize), View(h0, (long)stepRows[0] * hidden), View(wHh, (long)hidden * hidden),
                 View(states, rows * hidden), steps, ClearedBarrier(), args);
             PersistentLaunches++;
             return;
@@ -112,7 +112,7 @@ public sealed partial class IlgpuAccelerator
         {
             var args = Args(p, act, stepRows[0], hidden, stepRows.Length, reverse);
             var steps = UploadSteps(stepRows, out long rows);
-            Kernels.RecurrenceBackward(Recurrence.Config(args, p.GroupSize), View(outputs, rows * hidden), View(wHh, (long)hidden * hidden),
+            Kernels.RecurrenceBackward.Value(Recurrence.Config(args, p.GroupSize), View(outputs, rows * hidden), View(wHh, (long)hidden * hidden),
                 View(dPre, rows * hidden), View(dh, (long)stepRows[0] * hidden), steps, ClearedBarrier(), args);
             PersistentLaunches++;
             return;

@@ -16,7 +16,8 @@ namespace RnnGpu.Accelerators.Ilgpu;
 /// </summary>
 public sealed partial class IlgpuAccelerator : Accelerator
 {
-    private readonly Context _context;
+    /// <summary>The context, when this accelerator owns it (ILGPU's CPU accelerator); GPU contexts are shared (IlgpuDevices).</summary>
+    private readonly Context? _ownedContext;
     private readonly ILGPU.Runtime.Accelerator _device;
     private readonly IlgpuKernels _kernels;
     /// <summary>Threads per group of the 1-D kernels and the reductions: a power of two.</summary>
@@ -32,9 +33,9 @@ public sealed partial class IlgpuAccelerator : Accelerator
     private readonly bool _hasFp64;
     private bool _disposed;
 
-    private IlgpuAccelerator(Context context, ILGPU.Runtime.Accelerator device, BackendKind kind, int index, string name)
+    private IlgpuAccelerator(Context? ownedContext, ILGPU.Runtime.Accelerator device, BackendKind kind, int index, string name)
     {
-        _context = context;
+        _ownedContext = ownedContext;
         _device = device;
         Kind = kind;
         DeviceIndex = index;
@@ -47,6 +48,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _hasFp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
         GemmGridLimit = (Math.Max(1, device.MaxGridSize.Y), Math.Max(1, device.MaxGridSize.Z));
         _kernels = new IlgpuKernels(device, name);
+        Capabilities = new AcceleratorCapabilities(ParallelCallers: false, Threads: 1, HostMemory: false, _hasFp64);
     }
 
     public const string CpuDeviceName = "ILGPU CPU accelerator (simulated GPU, warp 4)";
@@ -58,35 +60,33 @@ public sealed partial class IlgpuAccelerator : Accelerator
     internal static IlgpuAccelerator OpenCpu(CPUDevice device, string name)
     {
         var context = Context.Create(builder => builder.CPU(device).EnableAlgorithms());
-        return Create(context, context.GetCPUDevice(0), BackendKind.IlgpuCpu, 0, name);
+        return Create(context, ownsContext: true, context.GetCPUDevice(0), BackendKind.IlgpuCpu, 0, name);
     }
 
-    /// <summary>An accelerator on <paramref name="device"/> of <paramref name="context"/>, which it then owns (and disposes, also when this fails).</summary>
-    internal static IlgpuAccelerator Create(Context context, Device device, BackendKind kind, int index, string name)
+    /// <summary>
+    /// An accelerator on <paramref name="device"/> of <paramref name="context"/>; with <paramref name="ownsContext"/>
+    /// it disposes the context with itself (also when this fails), else the context is shared and outlives it.
+    /// </summary>
+    internal static IlgpuAccelerator Create(Context context, bool ownsContext, Device device, BackendKind kind, int index, string name)
     {
         ILGPU.Runtime.Accelerator? accelerator = null;
         try
         {
             accelerator = device.CreateAccelerator(context);
-            return new IlgpuAccelerator(context, accelerator, kind, index, name);
+            return new IlgpuAccelerator(ownsContext ? context : null, accelerator, kind, index, name);
         }
-        catch (Exception e) when (e is not RnnGpuException)
+        catch (Exception e)
         {
             accelerator?.Dispose();
-            context.Dispose();
+            if (ownsContext) context.Dispose();
+            if (e is RnnGpuException) throw;
             throw new BackendUnavailableException($"{name} could not be opened: {e.Message}");
-        }
-        catch
-        {
-            accelerator?.Dispose();
-            context.Dispose();
-            throw;
         }
     }
 
     public override BackendKind Kind { get; }
 
-    public override AcceleratorCapabilities Capabilities => new(ParallelCallers: false, Threads: 1, HostMemory: false, _hasFp64);
+    public override AcceleratorCapabilities Capabilities { get; }
 
     /// <summary>The device's index among its back end's devices, as `rnngpu devices` lists them.</summary>
     public int DeviceIndex { get; }
@@ -108,16 +108,38 @@ public sealed partial class IlgpuAccelerator : Accelerator
             memory?.Dispose();
             throw new DeviceOutOfMemoryException($"{DeviceName}: out of memory for a buffer of {length:N0} floats ({length * 4.0 / (1 << 20):N0} MiB): {e.Message}", e);
         }
+        catch (AcceleratorException e)
+        {
+            memory?.Dispose();
+            throw new DeviceException($"{DeviceName}: a buffer of {length:N0} floats could not be allocated: {e.Message}", e);
+        }
     }
 
     protected override void CopyInCore(ReadOnlySpan<float> source, Slice destination)
     {
-        if (!source.IsEmpty) View(destination).CopyFromCPU(source);
+        if (source.IsEmpty) return;
+        try
+        {
+            View(destination).CopyFromCPU(source);
+        }
+        catch (AcceleratorException e)
+        {
+            throw new DeviceException($"{DeviceName}: {e.Message}", e);
+        }
     }
 
+    /// <summary>Waits for the queued work; a kernel's failure surfaces here (or in <see cref="Synchronize"/>) as a <see cref="DeviceException"/>.</summary>
     protected override void CopyOutCore(Slice source, Span<float> destination)
     {
-        if (!destination.IsEmpty) View(source).CopyToCPU(destination);
+        if (destination.IsEmpty) return;
+        try
+        {
+            View(source).CopyToCPU(destination);
+        }
+        catch (AcceleratorException e)
+        {
+            throw new DeviceException($"{DeviceName}: {e.Message}", e);
+        }
     }
 
     protected override void CopyCore(Slice source, Slice destination)
@@ -193,6 +215,18 @@ public sealed partial class IlgpuAccelerator : Accelerator
     protected override double SquaredNormCore(Slice x)
     {
         if (x.Length == 0) return 0;
+        try
+        {
+            return SquaredNormOnDevice(x);
+        }
+        catch (AcceleratorException e)
+        {
+            throw new DeviceException($"{DeviceName}: {e.Message}", e);
+        }
+    }
+
+    private double SquaredNormOnDevice(Slice x)
+    {
         // One partial per group on the device, added here in double; the group count depends only on the length,
         // so the result is the same run after run.
         int groups = (int)Math.Min((x.Length + _group - 1) / _group, NormMaxGroups);
@@ -246,7 +280,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _barrier?.Dispose();
         _steps?.Dispose();
         _device.Dispose();
-        _context.Dispose();
+        _ownedContext?.Dispose();
     }
 
     /// <summary>
@@ -272,9 +306,12 @@ public sealed partial class IlgpuAccelerator : Accelerator
             // Row m0 of op(A) starts m0 columns in when A is stored transposed; batch z0 starts z0 strides in.
             long offA = z0 * s.StrideA + (s.TransA ? m0 : (long)m0 * s.Lda), offB = z0 * s.StrideB, offC = z0 * s.StrideC + (long)m0 * s.Ldc;
             Kernels.Gemm(RnnGpu.Kernels.Gemm.Config(args, _gemmGroup.X, _gemmGroup.Y, batches),
-                View(a).SubView(offA), View(b).SubView(offB), View(c).SubView(offC), args);
+                From(View(a), offA), From(View(b), offB), From(View(c), offC), args);
         }
     }
+
+    /// <summary>The view from an offset on (an empty operand, K = 0, stays as it is: ILGPU asserts on any index into it).</summary>
+    private static ArrayView<float> From(ArrayView<float> view, long offset) => offset == 0 ? view : view.SubView(offset);
 
     private static int ActOf(Activation act) => act == Activation.Tanh ? Act.Tanh : Act.Relu;
 

@@ -13,12 +13,19 @@ namespace RnnGpu.Accelerators.Ilgpu;
 /// </summary>
 internal static class IlgpuDevices
 {
+    /// <summary>
+    /// One ILGPU context per GPU kind for the process, shared by every listing and accelerator of that kind: it holds
+    /// the compiled kernels, and under WSL ILGPU registers a native-library resolver each time a CUDA context is
+    /// made, which .NET allows only once.
+    /// </summary>
+    private static readonly Lazy<Context> CudaContext = new(() => CreateContext(BackendKind.Cuda, supportedOnly: true));
+    private static readonly Lazy<Context> OpenCLContext = new(() => CreateContext(BackendKind.OpenCL, supportedOnly: true));
+
+    private static Context Shared(BackendKind kind) => kind == BackendKind.Cuda ? CudaContext.Value : OpenCLContext.Value;
+
     /// <summary>The devices of one kind, with ILGPU's description of each.</summary>
-    public static IReadOnlyList<DeviceInfo> List(BackendKind kind)
-    {
-        using var context = CreateContext(kind, supportedOnly: true);
-        return Devices(context, kind).Select((d, i) => new DeviceInfo(kind, i, Describe(d), d.MemorySize)).ToList();
-    }
+    public static IReadOnlyList<DeviceInfo> List(BackendKind kind) =>
+        Devices(Shared(kind), kind).Select((d, i) => new DeviceInfo(kind, i, Describe(d), d.MemorySize)).ToList();
 
     /// <summary>
     /// Opens device <paramref name="index"/> of the kind; without one, CUDA's first device, or OpenCL's first GPU,
@@ -26,30 +33,22 @@ internal static class IlgpuDevices
     /// </summary>
     public static IlgpuAccelerator Open(BackendKind kind, int? index, bool gpuOnly = false)
     {
-        var context = CreateContext(kind, supportedOnly: true);
-        try
+        var context = Shared(kind);
+        var devices = Devices(context, kind);
+        if (devices.Count == 0) throw new BackendUnavailableException(WhyNone(kind));
+        Device device;
+        if (index is int i)
         {
-            var devices = Devices(context, kind);
-            if (devices.Count == 0) throw new BackendUnavailableException(WhyNone(kind));
-            Device device;
-            if (index is int i)
-            {
-                if (i < 0 || i >= devices.Count)
-                    throw new BackendUnavailableException(
-                        $"{Label(kind)} device {i} does not exist: this machine has {devices.Count} ({string.Join("; ", devices.Select((d, j) => $"{j}: {Describe(d)}"))})");
-                device = devices[i];
-            }
-            else
-            {
-                device = devices.FirstOrDefault(IsGpu) ?? (gpuOnly ? throw new BackendUnavailableException($"no {Label(kind)} GPU") : devices[0]);
-            }
-            return IlgpuAccelerator.Create(context, device, kind, devices.IndexOf(device), Describe(device));
+            if (i < 0 || i >= devices.Count)
+                throw new BackendUnavailableException(
+                    $"{Label(kind)} device {i} does not exist: this machine has {devices.Count} ({string.Join("; ", devices.Select((d, j) => $"{j}: {Describe(d)}"))})");
+            device = devices[i];
         }
-        catch
+        else
         {
-            context.Dispose();
-            throw;
+            device = devices.FirstOrDefault(IsGpu) ?? (gpuOnly ? throw new BackendUnavailableException($"no {Label(kind)} GPU") : devices[0]);
         }
+        return IlgpuAccelerator.Create(context, ownsContext: false, device, kind, devices.IndexOf(device), Describe(device));
     }
 
     private static Context CreateContext(BackendKind kind, bool supportedOnly)

@@ -12,8 +12,8 @@ internal static class IlgpuErrors
     {
         OutOfMemoryException => true,
         CudaException c => c.Error is "CUDA_ERROR_OUT_OF_MEMORY",
-        CLException c => c.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES
-            or CLError.CL_OUT_OF_HOST_MEMORY or CLError.CL_INVALID_BUFFER_SIZE,
+        // Not CL_INVALID_BUFFER_SIZE: a buffer past the device's largest allocation never fits, however much is freed.
+        CLException c => c.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES or CLError.CL_OUT_OF_HOST_MEMORY,
         _ => false,
     };
 

@@ -39,10 +39,11 @@ internal sealed class IlgpuKernels(ILGPU.Runtime.Accelerator device, string devi
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float> AdamUpdate =
         Load("Optimizers.AdamUpdate", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float>(Optimizers.AdamUpdate));
 
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs> RecurrenceForward =
-        Load("Recurrence.Forward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Forward));
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs> RecurrenceBackward =
-        Load("Recurrence.Backward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Backward));
+    // The persistent recurrence, compiled on first use: OpenCL never runs it (no forward progress between work-groups).
+    public readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>> RecurrenceForward =
+        new(() => Load("Recurrence.Forward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Forward)));
+    public readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>> RecurrenceBackward =
+        new(() => Load("Recurrence.Backward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Backward)));
 
     /// <summary>Loads (compiles) one kernel; ILGPU's compile errors name the kernel.</summary>
     internal static T Load<T>(string kernel, string deviceName, Func<T> load)

@@ -19,7 +19,7 @@ internal static class IlgpuNativeLibraries
     private static bool Register()
     {
         // Under WSL, ILGPU registers its own resolver for the driver in /usr/lib/wsl/lib; an assembly takes one.
-        if (!OperatingSystem.IsLinux() || Directory.Exists("/usr/lib/wsl/lib")) return false;
+        if (!OperatingSystem.IsLinux() || IsWsl()) return false;
         try
         {
             NativeLibrary.SetDllImportResolver(typeof(Context).Assembly, Resolve);
@@ -28,6 +28,19 @@ internal static class IlgpuNativeLibraries
         catch (InvalidOperationException)
         {
             return false;   // someone (the host application) registered one first: theirs stands
+        }
+    }
+
+    /// <summary>ILGPU's own test for WSL: its library folder, and "Microsoft" in the kernel's version.</summary>
+    private static bool IsWsl()
+    {
+        try
+        {
+            return Directory.Exists("/usr/lib/wsl/lib") && File.ReadAllText("/proc/version").Contains("Microsoft", StringComparison.OrdinalIgnoreCase);
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 
