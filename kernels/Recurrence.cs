@@ -11,6 +11,8 @@ namespace RnnGpu.Kernels;
 public struct RecurrenceArgs
 {
     public int Batch, Hidden, Time, Act, Reverse, Units, Lanes;
+    /// <summary>Polls of the grid barrier before it gives up (a group that is never resident would hang it).</summary>
+    public int SpinLimit;
 }
 
 /// <summary>
@@ -70,7 +72,7 @@ public static class Recurrence
             int carried = from < 0 || from >= a.Time ? 0 : IntrinsicMath.Min(rows, steps[2 * from]);
             long fromRow = carried > 0 ? steps[2 * from + 1] : 0;
             StepOutputs(a, rows, units, u0, states, fromRow * h, carried, h0, w, partial, cur, forward: true);
-            GridBarrier(barrier, Grid.DimX, step + 1);
+            GridBarrier(barrier, Grid.DimX, step + 1, a.SpinLimit);
         }
     }
 
@@ -100,7 +102,7 @@ public static class Recurrence
                 float g = dPre[block + r] + dh[r], v = outputs[block + r];
                 dPre[block + r] = a.Act == Act.Tanh ? g * (1f - v * v) : (v > 0f ? g : 0f);
             }
-            GridBarrier(barrier, Grid.DimX, a.Time - step);
+            GridBarrier(barrier, Grid.DimX, a.Time - step, a.SpinLimit);
             // Phase 2: dh[b, k] = Σ_j dPre_t[b, j] W[j, k] on this group's units k.
             StepOutputs(a, rows, units, u0, dPre, block, rows, dPre, w, partial, dh, forward: false);
         }
@@ -160,17 +162,25 @@ public static class Recurrence
     /// <summary>
     /// The software grid barrier: the group's writes are fenced to device scope, one thread adds the group's arrival
     /// and spins until all groups' arrivals for this barrier are in (the count only grows: barrier n waits for
-    /// n x groups), then fences again so the group reads what the others wrote.
+    /// n x groups), then fences again so the group reads what the others wrote. counter: [arrivals, timed out]. A
+    /// barrier that polls spinLimit times without the others arriving (a group that was never resident, so the launch
+    /// could never finish) sets the second int and lets every later barrier through: the kernel ends with wrong
+    /// results, and the host, which reads the flag before it trusts them, raises an error instead of hanging.
     /// </summary>
-    private static void GridBarrier(ArrayView<int> counter, int groups, int n)
+    private static void GridBarrier(ArrayView<int> counter, int groups, int n, int spinLimit)
     {
         MemoryFence.DeviceLevel();
         Group.Barrier();
         if (Group.IdxX == 0)
         {
             Atomic.Add(ref counter[0], 1);
-            int target = n * groups;
-            while (Atomic.CompareExchange(ref counter[0], -1, -1) < target) { }
+            int target = n * groups, spins = 0;
+            while (Atomic.CompareExchange(ref counter[0], -1, -1) < target)
+            {
+                if (++spins < spinLimit && (spins & 1023) != 0) continue;
+                if (spins >= spinLimit) Atomic.Exchange(ref counter[1], 1);
+                if (Atomic.CompareExchange(ref counter[1], -1, -1) != 0) break;
+            }
             MemoryFence.DeviceLevel();
         }
         Group.Barrier();

@@ -62,6 +62,33 @@ public sealed class PersistentRecurrenceTests
         Assert.Equal(4, acc.PersistentLaunches);
     }
 
+    /// <summary>
+    /// A grid that cannot all be resident (20 groups of one unit on 3 multiprocessors, which run their groups one after
+    /// another) would hang at the first grid barrier: it gives up, the read of the results is a typed error, and from
+    /// then on auto takes the step loop, whose results match the reference.
+    /// </summary>
+    [Fact]
+    public void A_grid_that_cannot_be_resident_gives_up_with_an_error_and_auto_falls_back()
+    {
+        using var acc = Open("w4x3");
+        acc.PersistentUnitsOverride = 1;
+        acc.PersistentSpinLimit = 1 << 12;
+        var p = RnnSequenceTests.Problem.Random(2, 20, 4, 5);
+        using var h0 = acc.Allocate(p.H0.Length);
+        using var w = acc.Allocate(p.W.Length);
+        using var states = acc.Allocate(p.Pre.Length);
+        acc.CopyIn(p.H0, h0);
+        acc.CopyIn(p.W, w);
+        acc.CopyIn(p.Pre, states);
+        acc.RnnRecurrenceForward(Activation.Tanh, p.StepRows, p.Hidden, h0, w, states);
+        Assert.Equal(1, acc.PersistentLaunches);
+        Assert.Contains("gave up at a grid barrier", Assert.Throws<DeviceException>(() => acc.ToArray(states)).Message);
+
+        acc.PersistentUnitsOverride = null;
+        RnnSequenceTests.AssertMatchesReference(acc, p, Activation.Tanh, false, "after the timeout");
+        Assert.Equal(1, acc.PersistentLaunches);
+    }
+
     [Fact]
     public void The_plan_keeps_every_group_resident_and_refuses_what_overflows_the_barrier()
     {

@@ -41,6 +41,21 @@ public sealed partial class IlgpuAccelerator
 
     internal RecurrencePath RecurrencePath { get; set; } = RecurrencePath.Auto;
 
+    /// <summary>
+    /// Polls of a grid barrier before the kernel gives up on a group that never arrives: about 2^24 device-wide atomics,
+    /// seconds on a GPU, far past any step's wait. Tests lower it.
+    /// </summary>
+    internal int PersistentSpinLimit { get; set; } = 1 << 24;
+
+    /// <summary>Hidden units per group instead of the plan's (tests use it to make a grid that cannot be resident).</summary>
+    internal int? PersistentUnitsOverride { get; set; }
+
+    /// <summary>A persistent launch ran since the timed-out flag was last read.</summary>
+    private bool _persistentUnchecked;
+
+    /// <summary>A grid barrier timed out on this device: auto no longer takes the persistent kernel here.</summary>
+    private bool _persistentRefused;
+
     /// <summary>Persistent launches so far: tests check which path ran.</summary>
     internal int PersistentLaunches { get; private set; }
 
@@ -60,7 +75,7 @@ public sealed partial class IlgpuAccelerator
             return null;
         }
         // First guess: one group per multiprocessor; then the occupancy estimate of that shape decides.
-        int units = (hidden + multiprocessors - 1) / multiprocessors;
+        int units = PersistentUnitsOverride ?? (hidden + multiprocessors - 1) / multiprocessors;
         long sharedBytes = Recurrence.SharedFloats(units, hidden, groupSize) * sizeof(float);
         if (sharedBytes > _device.MaxSharedMemoryPerGroup)
         {
@@ -69,7 +84,7 @@ public sealed partial class IlgpuAccelerator
         }
         int groups = (hidden + units - 1) / units;
         int resident = _device is CPUAccelerator ? multiprocessors : ResidentGroups(backward, groupSize, (int)sharedBytes) ;
-        if (groups > resident)
+        if (groups > resident && PersistentUnitsOverride is null)
         {
             why = $"{groups} groups of {sharedBytes:N0} bytes of shared memory cannot all be resident at once (at most {resident})";
             return null;
@@ -152,24 +167,53 @@ public sealed partial class IlgpuAccelerator
         // On ILGPU's CPU accelerator a launch (waking the simulated threads) costs more than any step's arithmetic, so
         // there one launch per sequence wins at every batch.
         int maxBatch = _device is CPUAccelerator ? int.MaxValue : PersistentMaxBatch;
-        if (path == RecurrencePath.Auto && (BatchInvariant || batch > maxBatch || time < 2)) return null;
+        if (path == RecurrencePath.Auto && (BatchInvariant || batch > maxBatch || time < 2 || _persistentRefused)) return null;
         var plan = Plan(backward, batch, hidden, time, out string why);
         if (plan is null && path == RecurrencePath.Persistent)
             throw new InvalidOperationException($"the persistent recurrence cannot run batch {batch}, hidden {hidden}, time {time} on {DeviceName}: {why}");
         return plan;
     }
 
-    private static RecurrenceArgs Args(PersistentPlan p, Activation act, int batch, int hidden, int time, bool reverse) => new()
+    private RecurrenceArgs Args(PersistentPlan p, Activation act, int batch, int hidden, int time, bool reverse) => new()
     {
         Batch = batch, Hidden = hidden, Time = time, Act = ActOf(act), Reverse = reverse ? 1 : 0, Units = p.Units, Lanes = p.Lanes,
+        SpinLimit = PersistentSpinLimit,
     };
 
-    /// <summary>The barrier counter, zeroed on the stream before the launch that uses it.</summary>
+    /// <summary>
+    /// The barrier's [arrivals, timed out]: the arrivals zeroed on the stream before the launch that uses it; the flag
+    /// stays until <see cref="CheckPersistentTimeout"/> reads it, so no later launch hides an earlier timeout.
+    /// </summary>
     private ArrayView<int> ClearedBarrier()
     {
         _device.Bind();
-        _barrier ??= _device.Allocate1D<int>(1);
-        _barrier.MemSetToZero();
+        if (_barrier is null)
+        {
+            _barrier = _device.Allocate1D<int>(2);
+            _barrier.MemSetToZero();
+        }
+        _barrier.View.SubView(0, 1).MemSetToZero();
+        _persistentUnchecked = true;
         return _barrier.View;
+    }
+
+    /// <summary>
+    /// Before the host reads results: if a persistent launch's grid barrier timed out (a group was not resident, as
+    /// with another process on the GPU or an MPS thread limit), its results are wrong, so this is an error, and auto
+    /// takes the step loop from now on. Waits for the queued work, as every reader of results does anyway.
+    /// </summary>
+    private void CheckPersistentTimeout()
+    {
+        if (!_persistentUnchecked) return;
+        _persistentUnchecked = false;
+        Span<int> flag = stackalloc int[1];
+        ArrayView<int> timedOut = _barrier!.View.SubView(1, 1);
+        timedOut.CopyToCPU(flag);
+        if (flag[0] == 0) return;
+        timedOut.MemSetToZero();
+        _persistentRefused = true;
+        throw new DeviceException($"{DeviceName}: the persistent recurrence gave up at a grid barrier: not every group of its grid was resident " +
+            "(another process on the device, or a limit on its threads), so the results of the recurrences since the last read are wrong; " +
+            "this accelerator runs the step loop from now on");
     }
 }

@@ -135,6 +135,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         try
         {
             View(source).CopyToCPU(destination);
+            CheckPersistentTimeout();
         }
         catch (AcceleratorException e)
         {
@@ -217,7 +218,9 @@ public sealed partial class IlgpuAccelerator : Accelerator
         if (x.Length == 0) return 0;
         try
         {
-            return SquaredNormOnDevice(x);
+            double sum = SquaredNormOnDevice(x);
+            CheckPersistentTimeout();
+            return sum;
         }
         catch (AcceleratorException e)
         {
@@ -269,6 +272,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
     {
         _device.Bind();
         IlgpuErrors.Run(DeviceName, _device.Synchronize);
+        CheckPersistentTimeout();
     }
 
     public override void Dispose()
