@@ -9,7 +9,8 @@ By default every iteration starts from host tensors and ends with the result on 
 out); --resident keeps the batch on the device and only synchronizes, to time the kernels alone.
 GFLOP/s uses rnngpu's count: 2*T*B*(I*H + H*H) per layer (+ 2*T*B*H*O for the head), train 3x.
 
-    python3 benchmarks/cudnn_bench.py --batch 32 --seq 64 --input 64 --hidden 256            # GPU, cuDNN
+    python3 benchmarks/cudnn_bench.py --batch 32 --seq 64 --input 64 --hidden 256            # GPU, cuDNN, fp32
+    python3 benchmarks/cudnn_bench.py --batch 32 --seq 64 --input 64 --hidden 256 --tf32 on  # cuDNN with TF32
     python3 benchmarks/cudnn_bench.py --device cpu --iters 3                                  # CPU check
 """
 import argparse
@@ -35,6 +36,9 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="cuda, cuda:N or cpu")
     p.add_argument("--resident", action="store_true", help="keep the batch on the device (time the kernels only)")
+    p.add_argument("--tf32", choices=["on", "off"], default="off",
+                   help="cuDNN and cuBLAS may use TF32 tensor cores for fp32 (PyTorch's default for cuDNN is on; "
+                        "rnngpu computes in full fp32, so off is the like-for-like comparison)")
     args = p.parse_args()
     for name in ("batch", "seq", "input", "hidden", "layers", "iters"):
         if getattr(args, name) < 1:
@@ -62,6 +66,7 @@ def significant(x, digits):
 def main():
     a = parse_args()
     device = torch.device(a.device)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = a.tf32 == "on"
     torch.manual_seed(a.seed)
     rnn = torch.nn.RNN(a.input, a.hidden, a.layers, nonlinearity=a.nonlinearity, batch_first=True).to(device)
     head = torch.nn.Linear(a.hidden, a.output).to(device) if a.output > 0 else None
@@ -124,7 +129,7 @@ def main():
             "hidden": a.hidden, "layers": a.layers, "output": a.output, "nonlinearity": a.nonlinearity,
             "iters": a.iters, "ms_per_iter": significant(median, 6), "ms_min": significant(min(ms), 6),
             "ms_max": significant(max(ms), 6), "gflops": significant(flops / (median * 1e6), 4),
-            "resident": a.resident, "torch": torch.__version__,
+            "resident": a.resident, "tf32": a.tf32, "torch": torch.__version__,
         }), flush=True)
 
 
