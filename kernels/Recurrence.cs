@@ -11,7 +11,7 @@ namespace RnnGpu.Kernels;
 public struct RecurrenceArgs
 {
     public int Batch, Hidden, Time, Act, Reverse, Units, Lanes;
-    /// <summary>Polls of the grid barrier before it gives up (a group that is never resident would hang it).</summary>
+    /// <summary>Polls of the grid barrier before it gives up (a group that is never resident would hang it); 0: never.</summary>
     public int SpinLimit;
 }
 
@@ -177,8 +177,8 @@ public static class Recurrence
             int target = n * groups, spins = 0;
             while (Atomic.CompareExchange(ref counter[0], -1, -1) < target)
             {
-                if (++spins < spinLimit && (spins & 1023) != 0) continue;
-                if (spins >= spinLimit) Atomic.Exchange(ref counter[1], 1);
+                if ((++spins & 1023) != 0) continue;   // every 1024 polls: out of time, or another group was?
+                if (spinLimit > 0 && spins >= spinLimit) Atomic.Exchange(ref counter[1], 1);
                 if (Atomic.CompareExchange(ref counter[1], -1, -1) != 0) break;
             }
             MemoryFence.DeviceLevel();

@@ -45,6 +45,25 @@ public class IlgpuKernelTests(IlgpuCpuDevices devices) : IClassFixture<IlgpuCpuD
         Numerics.AssertClose(expected, actual, 1e-5, 1e-5, $"gemm {kind} transA={transA} transB={transB}");
     }
 
+    /// <summary>The GEMM in the group shape the back end gives it on a GPU, 16 x 16 (tiles of 64 x 64), on the warp-32 device.</summary>
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void Gemm_in_the_gpu_group_shape_matches_the_reference(bool transA, bool transB)
+    {
+        var accelerator = devices.Get("nvidia");
+        var rng = new Random(29);
+        int m = 70, n = 75, k = 37;   // 2 x 2 tiles, both partial; 3 slabs of K, the last partial
+        var spec = new GemmSpec(transA, transB, m, n, k, 1.25f, 0.5f, (transA ? m : k) + 1, (transB ? k : n) + 3, n + 2);
+        var a = Numerics.Random(rng, spec.ExtentA);
+        var b = Numerics.Random(rng, spec.ExtentB);
+        var c = Numerics.Random(rng, spec.ExtentC);
+        var expected = (float[])c.Clone();
+        ReferenceKernels.Gemm(spec, a, b, expected);
+        var actual = RunGemm("nvidia", accelerator, spec, Act.None, a, b, c, group: (16, 16));
+        Numerics.AssertClose(expected, actual, 1e-5, 1e-5, $"gemm 16x16 groups transA={transA} transB={transB}");
+    }
+
     [Theory]
     [MemberData(nameof(Kinds), MemberType = typeof(IlgpuCpuDevices))]
     public void Gemm_with_beta_zero_ignores_what_C_held_and_fuses_the_activation(string kind)
@@ -226,7 +245,8 @@ public class IlgpuKernelTests(IlgpuCpuDevices devices) : IClassFixture<IlgpuCpuD
         }
     }
 
-    private static float[] RunGemm(string kind, ILGPU.Runtime.CPU.CPUAccelerator accelerator, in GemmSpec spec, int act, float[] a, float[] b, float[] c)
+    private static float[] RunGemm(string kind, ILGPU.Runtime.CPU.CPUAccelerator accelerator, in GemmSpec spec, int act, float[] a, float[] b, float[] c,
+        (int X, int Y)? group = null)
     {
         var args = new GemmArgs
         {
@@ -238,7 +258,7 @@ public class IlgpuKernelTests(IlgpuCpuDevices devices) : IClassFixture<IlgpuCpuD
         using var ab = Upload(accelerator, a);
         using var bb = Upload(accelerator, b);
         using var cb = Upload(accelerator, c);
-        var (gx, gy) = GemmGroup(kind);
+        var (gx, gy) = group ?? GemmGroup(kind);
         kernel(RnnGpu.Kernels.Gemm.Config(args, gx, gy, spec.BatchCount), ab.View, bb.View, cb.View, args);
         return Download(cb, c.Length);
     }

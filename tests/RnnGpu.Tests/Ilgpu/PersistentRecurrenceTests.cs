@@ -14,10 +14,16 @@ namespace RnnGpu.Tests.Ilgpu;
 /// </summary>
 public sealed class PersistentRecurrenceTests
 {
-    /// <summary>warp 4 x 4 warps (groups of 16) on 3 multiprocessors; warp 32 x 2 warps (groups of 64) on 2.</summary>
-    private static IlgpuAccelerator Open(string device) => device == "w4x3"
-        ? IlgpuAccelerator.OpenCpu(new CPUDevice(4, 4, 3), "ILGPU CPU, warp 4, 3 multiprocessors")
-        : IlgpuAccelerator.OpenCpu(new CPUDevice(32, 2, 2), "ILGPU CPU, warp 32, 2 multiprocessors");
+    /// <summary>
+    /// warp 4 x 4 warps (groups of 16) on 3 multiprocessors; warp 32 x 2 warps (groups of 64) on 2; and a GPU's groups
+    /// of 256 (warp 32 x 8) on 2.
+    /// </summary>
+    private static IlgpuAccelerator Open(string device) => device switch
+    {
+        "w4x3" => IlgpuAccelerator.OpenCpu(new CPUDevice(4, 4, 3), "ILGPU CPU, warp 4, 3 multiprocessors"),
+        "w32x2" => IlgpuAccelerator.OpenCpu(new CPUDevice(32, 2, 2), "ILGPU CPU, warp 32, 2 multiprocessors"),
+        _ => IlgpuAccelerator.OpenCpu(new CPUDevice(32, 8, 2), "ILGPU CPU, groups of 256, 2 multiprocessors"),
+    };
 
     public static IEnumerable<object[]> Cases()
     {
@@ -26,6 +32,10 @@ public sealed class PersistentRecurrenceTests
         foreach (bool reverse in new[] { false, true })
         foreach (var (hidden, rows) in new[] { (33, "1,1,1,1,1,1,1"), (65, "3,3,3,3,3"), (8, "5,5,5,5"), (100, "2,2,2"), (33, "5,5,3,1"), (65, "4,2,2") })
             yield return [device, act, reverse, hidden, rows];
+        // Groups of 256: several lanes per output (batch 1 and 3), and one lane (batch 9 x 40 units > 256).
+        foreach (bool reverse in new[] { false, true })
+        foreach (var (hidden, rows) in new[] { (129, "1,1,1,1"), (80, "9,9,4,3"), (40, "3,2,2,1") })
+            yield return ["w32x8x2", Activation.Tanh, reverse, hidden, rows];
     }
 
     [Theory]

@@ -42,10 +42,12 @@ public sealed partial class IlgpuAccelerator
     internal RecurrencePath RecurrencePath { get; set; } = RecurrencePath.Auto;
 
     /// <summary>
-    /// Polls of a grid barrier before the kernel gives up on a group that never arrives: about 2^24 device-wide atomics,
-    /// seconds on a GPU, far past any step's wait. Tests lower it.
+    /// Polls of a grid barrier before the kernel gives up on a group that never arrives: on a GPU 2^24 device-wide
+    /// atomics, seconds, far past any step's wait. On ILGPU's CPU accelerator every group of a planned grid runs on a
+    /// simulated multiprocessor of its own, but its threads are OS threads that may wait long for a core, so there the
+    /// barrier never gives up (0). Tests set a small limit.
     /// </summary>
-    internal int PersistentSpinLimit { get; set; } = 1 << 24;
+    internal int PersistentSpinLimit { get; set; }
 
     /// <summary>Hidden units per group instead of the plan's (tests use it to make a grid that cannot be resident).</summary>
     internal int? PersistentUnitsOverride { get; set; }

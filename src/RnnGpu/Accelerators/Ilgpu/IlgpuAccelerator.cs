@@ -47,6 +47,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _gemmGroup = device is CPUAccelerator || device.MaxNumThreadsPerGroup < 256 ? (4, 4) : (16, 16);
         _hasFp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
         GemmGridLimit = (Math.Max(1, device.MaxGridSize.Y), Math.Max(1, device.MaxGridSize.Z));
+        PersistentSpinLimit = device is CPUAccelerator ? 0 : 1 << 24;
         _kernels = new IlgpuKernels(device, name);
         Capabilities = new AcceleratorCapabilities(ParallelCallers: false, Threads: 1, HostMemory: false, _hasFp64);
     }
