@@ -55,6 +55,10 @@ public sealed class ParameterLayout
 
     public bool Contains(string name) => _byName.ContainsKey(name);
 
+    /// <summary>A flat vector in this layout (parameters or their gradients) as one tensor per parameter, by name.</summary>
+    public IReadOnlyDictionary<string, Tensor> Split(float[] all) =>
+        Parameters.ToDictionary(p => p.Name, p => new Tensor(all.AsSpan((int)p.Offset, (int)p.Length).ToArray(), p.Shape));
+
     /// <summary>PyTorch's names; direction 1 is the reverse direction of a bidirectional layer. Made once each, so a forward pass that looks its parameters up allocates nothing.</summary>
     public static string WeightIh(int layer, int direction = 0) => Name("weight_ih", layer, direction);
     public static string WeightHh(int layer, int direction = 0) => Name("weight_hh", layer, direction);

@@ -19,8 +19,7 @@ public sealed partial class RnnModel
         double value = Losses.Evaluate(this, ws, packedTarget, loss);
         BackwardDevice(ws, inputGradient: true, dropout: dropout is not null, finalStateGradient);
 
-        var all = Accelerator.ToArray(Gradients);
-        var grads = Layout.Parameters.ToDictionary(p => p.Name, p => new Tensor(all.AsSpan((int)p.Offset, (int)p.Length).ToArray(), p.Shape));
+        var grads = GradientsByName();
         var layout = ws.Layout;
         var dx = Accelerator.ToArray(ws.Backward.DInput.Slice(0, (long)layout.Rows * Config.InputSize));
         var dh0 = Accelerator.ToArray(ws.Backward.DInitialState);

@@ -118,11 +118,10 @@ public sealed partial class RnnModel : IDisposable
     }
 
     /// <summary>Every parameter by its PyTorch name, copied to the host.</summary>
-    public IReadOnlyDictionary<string, Tensor> StateDict()
-    {
-        var all = Accelerator.ToArray(Parameters);
-        return Layout.Parameters.ToDictionary(p => p.Name, p => new Tensor(all.AsSpan((int)p.Offset, (int)p.Length).ToArray(), p.Shape));
-    }
+    public IReadOnlyDictionary<string, Tensor> StateDict() => Layout.Split(Accelerator.ToArray(Parameters));
+
+    /// <summary>Every gradient of the last backward pass by its parameter's name, copied to the host.</summary>
+    internal IReadOnlyDictionary<string, Tensor> GradientsByName() => Layout.Split(Accelerator.ToArray(Gradients));
 
     /// <summary>Sets every parameter; a missing or misshapen one fails before anything is written.</summary>
     public void LoadParameters(IReadOnlyDictionary<string, Tensor> parameters)

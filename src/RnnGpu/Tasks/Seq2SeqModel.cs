@@ -112,7 +112,7 @@ public sealed class Seq2SeqModel : IDisposable
         DropoutMasks? encoderDropout = null, DropoutMasks? decoderDropout = null)
     {
         var (value, ews, dws) = ForwardBackward(input, decoderInput, target, loss, lengths, decoderLengths, encoderDropout, decoderDropout, inputGradients: true);
-        return new Seq2SeqGradients(value, GradientsByName(Encoder), GradientsByName(Decoder),
+        return new Seq2SeqGradients(value, Encoder.GradientsByName(), Decoder.GradientsByName(),
             InputGradient(Encoder, ews), InputGradient(Decoder, dws));
     }
 
@@ -149,12 +149,6 @@ public sealed class Seq2SeqModel : IDisposable
             Encoder.Accelerator.Fill(ews.Backward.DStates[ec.NumLayers - 1, d].Slice(0, (long)ews.Layout.Rows * hidden), 0f);
         Encoder.BackwardDevice(ews, inputGradients, encoderDropout is not null, dFinal);
         return (value, ews, dws);
-    }
-
-    private static Dictionary<string, Tensor> GradientsByName(RnnModel model)
-    {
-        var all = model.Accelerator.ToArray(model.Gradients);
-        return model.Layout.Parameters.ToDictionary(p => p.Name, p => new Tensor(all.AsSpan((int)p.Offset, (int)p.Length).ToArray(), p.Shape));
     }
 
     private static Tensor InputGradient(RnnModel model, RnnWorkspace ws)

@@ -23,7 +23,7 @@ public sealed class Seq2SeqTrainer
         if (ReferenceEquals(encoderOptimizer, decoderOptimizer))
             throw new ShapeException("the encoder and the decoder need an optimizer each (an optimizer holds the state of one model)");
         if (!Enum.IsDefined(loss)) throw new ShapeException($"unknown loss {(int)loss}");
-        if (clipNorm is { } c && !(c > 0 && float.IsFinite(c))) throw new ShapeException($"clip norm {c} must be a positive finite number");
+        GradientClipping.Check(clipNorm);
         Model = model;
         EncoderOptimizer = encoderOptimizer;
         DecoderOptimizer = decoderOptimizer;
@@ -54,25 +54,10 @@ public sealed class Seq2SeqTrainer
         decoderInput ??= TeacherForcing.ShiftRight(target, Model.Decoder.Config.InputSize, lengths: targetLengths);
         var (loss, _, _) = Model.ForwardBackward(input, decoderInput, target, Loss, lengths, targetLengths,
             _encoderDropout, _decoderDropout, inputGradients: false);
-        double norm = ClipGradients();
+        double norm = GradientClipping.Clip(ClipNorm, Model.Encoder, Model.Decoder);
         EncoderOptimizer.Step(Model.Encoder);
         DecoderOptimizer.Step(Model.Decoder);
         return new Seq2SeqStepResult(loss, norm);
-    }
-
-    /// <summary>The L2 norm over both models' gradients; both scaled by clip / (norm + 1e-6) when above the clip.</summary>
-    private double ClipGradients()
-    {
-        var (encoder, decoder) = (Model.Encoder, Model.Decoder);
-        double norm = Math.Sqrt(encoder.Accelerator.SquaredNorm(encoder.Gradients) + decoder.Accelerator.SquaredNorm(decoder.Gradients));
-        if (!double.IsFinite(norm))
-            throw new NonFiniteException($"the gradient norm is {norm}: the step was stopped and the weights are unchanged");
-        if (ClipNorm is { } clip && clip / (norm + 1e-6) is var coef && coef < 1)
-        {
-            encoder.Accelerator.Scale(encoder.Gradients, (float)coef);
-            decoder.Accelerator.Scale(decoder.Gradients, (float)coef);
-        }
-        return norm;
     }
 }
 

@@ -15,7 +15,7 @@ public sealed class Trainer
 
     public Trainer(RnnModel model, Optimizer optimizer, LossKind loss, float? clipNorm = null, int? bptt = null, int seed = 0)
     {
-        if (clipNorm is { } c && !(c > 0 && float.IsFinite(c))) throw new ShapeException($"clip norm {c} must be a positive finite number");
+        GradientClipping.Check(clipNorm);
         if (bptt is < 1) throw new ShapeException($"truncated BPTT length {bptt} must be at least 1");
         if (bptt is not null && model.Config.Bidirectional)
             throw new ShapeException("truncated BPTT needs the future of each chunk for a bidirectional model; train it on whole sequences");
@@ -71,7 +71,7 @@ public sealed class Trainer
                 var packedTarget = Losses.PackCheckedTarget(model.Config, y, Loss, layout, Losses.TargetSpace(model, ws), model.HostThreads);
                 loss = Losses.Evaluate(model, ws, packedTarget, Loss);
                 model.BackwardDevice(ws, inputGradient: false, dropout: _dropout is not null);
-                norm = ClipGradients();
+                norm = GradientClipping.Clip(ClipNorm, Model);
             }
             catch (NonFiniteException e) when (t0 > 0)
             {
@@ -99,21 +99,6 @@ public sealed class Trainer
         for (int b = 0; b < batch; b++)
             Array.Copy(t.Data, (b * time + t0) * f, data, b * len * f, len * f);
         return t.Rank == 3 ? new Tensor(data, batch, len, f) : new Tensor(data, batch, len);
-    }
-
-    /// <summary>Global L2 norm of all gradients; scales them by clip / (norm + 1e-6) when above the clip, as torch.nn.utils.clip_grad_norm_.</summary>
-    private double ClipGradients()
-    {
-        var acc = Model.Accelerator;
-        double norm = Math.Sqrt(acc.SquaredNorm(Model.Gradients));
-        if (!double.IsFinite(norm))
-            throw new NonFiniteException($"the gradient norm is {norm}: the step was stopped and the weights are unchanged");
-        if (ClipNorm is { } clip)
-        {
-            double coef = clip / (norm + 1e-6);
-            if (coef < 1) acc.Scale(Model.Gradients, (float)coef);
-        }
-        return norm;
     }
 }
 
