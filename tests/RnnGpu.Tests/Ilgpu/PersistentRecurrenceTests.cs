@@ -47,11 +47,17 @@ public sealed class PersistentRecurrenceTests
         var p = RnnSequenceTests.Problem.Packed(rows, hidden, hidden + rows.Length);
         var plan = acc.Plan(backward: false, rows[0], hidden, rows.Length, out string why);
         Assert.True(plan is { Groups: > 1 }, $"{device}: the grid of H={hidden} should have several groups ({why})");
+        AssertBothPathsMatch(acc, p, act, reverse, $"{device} {act} reverse={reverse} H={hidden} rows={rowsText}");
+    }
+
+    /// <summary>The persistent kernel, then the step loop, each forward and backward against the reference (one launch each way, or none).</summary>
+    internal static void AssertBothPathsMatch(IlgpuAccelerator acc, RnnSequenceTests.Problem p, Activation act, bool reverse, string what)
+    {
         foreach (var path in new[] { RecurrencePath.Persistent, RecurrencePath.Standard })
         {
             acc.RecurrencePath = path;
             int before = acc.PersistentLaunches;
-            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"{device} {path} {act} reverse={reverse} H={hidden} rows={rowsText}");
+            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"{what} {path}");
             Assert.Equal(path == RecurrencePath.Persistent ? 2 : 0, acc.PersistentLaunches - before);
         }
     }
@@ -138,13 +144,7 @@ public sealed class CudaPersistentRecurrenceTests
     {
         using var acc = OpenCuda();
         var p = RnnSequenceTests.Problem.Random(batch, hidden, time, hidden + time);
-        foreach (var path in new[] { RecurrencePath.Persistent, RecurrencePath.Standard })
-        {
-            acc.RecurrencePath = path;
-            int before = acc.PersistentLaunches;
-            RnnSequenceTests.AssertMatchesReference(acc, p, act, reverse, $"cuda {path} {act} reverse={reverse} B={batch} H={hidden} T={time}");
-            Assert.Equal(path == RecurrencePath.Persistent ? 2 : 0, acc.PersistentLaunches - before);
-        }
+        PersistentRecurrenceTests.AssertBothPathsMatch(acc, p, act, reverse, $"cuda {act} reverse={reverse} B={batch} H={hidden} T={time}");
     }
 
     [Fact]

@@ -166,8 +166,8 @@ public sealed partial class IlgpuAccelerator
         var path = RecurrencePath;
         if (path == RecurrencePath.Standard || batch == 0 || hidden == 0 || time == 0) return null;
         // Batch-invariant: the step loop always, since the persistent kernel splits its sums by the batch size.
-        // On ILGPU's CPU accelerator a launch (waking the simulated threads) costs more than any step's arithmetic, so
-        // there one launch per sequence wins at every batch.
+        // On ILGPU's CPU accelerator one launch per sequence beats a launch per step at every batch measured (batch 4 to
+        // 128, docs/kernels.md): each launch wakes every simulated thread.
         int maxBatch = _device is CPUAccelerator ? int.MaxValue : PersistentMaxBatch;
         if (path == RecurrencePath.Auto && (BatchInvariant || batch > maxBatch || time < 2 || _persistentRefused)) return null;
         var plan = Plan(backward, batch, hidden, time, out string why);

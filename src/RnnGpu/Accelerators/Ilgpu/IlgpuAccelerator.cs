@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -29,8 +30,6 @@ public sealed partial class IlgpuAccelerator : Accelerator
     private const int NormMaxGroups = 64;
     private MemoryBuffer1D<double, Stride1D.Dense>? _normPartials;
     private MemoryBuffer1D<float, Stride1D.Dense>? _normPartialsFloat;
-    /// <summary>CUDA and the CPU have doubles; an OpenCL device says whether it has (cl_khr_fp64).</summary>
-    private readonly bool _hasFp64;
     private bool _disposed;
 
     private IlgpuAccelerator(Context? ownedContext, ILGPU.Runtime.Accelerator device, BackendKind kind, int index, string name)
@@ -45,11 +44,12 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _maxGroups = Math.Max(1, device.NumMultiprocessors) * 4;
         // ILGPU's CPU accelerator runs a thread per simulated GPU thread: the smallest tile keeps launches cheap there.
         _gemmGroup = device is CPUAccelerator || device.MaxNumThreadsPerGroup < 256 ? (4, 4) : (16, 16);
-        _hasFp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
         GemmGridLimit = (Math.Max(1, device.MaxGridSize.Y), Math.Max(1, device.MaxGridSize.Z));
         PersistentSpinLimit = device is CPUAccelerator ? 0 : 1 << 24;
         _kernels = new IlgpuKernels(device, name);
-        Capabilities = new AcceleratorCapabilities(ParallelCallers: false, Threads: 1, HostMemory: false, _hasFp64);
+        // CUDA and the CPU have doubles; an OpenCL device says whether it has (cl_khr_fp64).
+        bool fp64 = device.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
+        Capabilities = new AcceleratorCapabilities(ParallelCallers: false, Threads: 1, HostMemory: false, fp64);
     }
 
     public const string CpuDeviceName = "ILGPU CPU accelerator (simulated GPU, warp 4)";
@@ -125,7 +125,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         }
         catch (AcceleratorException e)
         {
-            throw new DeviceException($"{DeviceName}: {e.Message}", e);
+            throw IlgpuErrors.Failure(DeviceName, e);
         }
     }
 
@@ -140,7 +140,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         }
         catch (AcceleratorException e)
         {
-            throw new DeviceException($"{DeviceName}: {e.Message}", e);
+            throw IlgpuErrors.Failure(DeviceName, e);
         }
     }
 
@@ -225,32 +225,31 @@ public sealed partial class IlgpuAccelerator : Accelerator
         }
         catch (AcceleratorException e)
         {
-            throw new DeviceException($"{DeviceName}: {e.Message}", e);
+            throw IlgpuErrors.Failure(DeviceName, e);
         }
     }
 
+    /// <summary>
+    /// One partial per group on the device, added here in double; the group count depends only on the length, so the
+    /// result is the same run after run. In double where the device has it, else in float.
+    /// </summary>
     private double SquaredNormOnDevice(Slice x)
     {
-        // One partial per group on the device, added here in double; the group count depends only on the length,
-        // so the result is the same run after run.
         int groups = (int)Math.Min((x.Length + _group - 1) / _group, NormMaxGroups);
+        return Capabilities.Float64
+            ? SumOfPartials(ref _normPartials, Kernels.SquaredNormPartial, x, groups)
+            : SumOfPartials(ref _normPartialsFloat, Kernels.SquaredNormPartialFloat, x, groups);
+    }
+
+    private double SumOfPartials<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? partials, Action<KernelConfig, ArrayView<float>, ArrayView<T>, long> kernel,
+        Slice x, int groups) where T : unmanaged, INumberBase<T>
+    {
+        partials ??= _device.Allocate1D<T>(NormMaxGroups);
+        kernel(Reductions.SquaredNormConfig<T>(groups, _group), View(x), partials.View, x.Length);
+        Span<T> host = stackalloc T[groups];
+        partials.View.SubView(0, groups).AsContiguous().CopyToCPU(host);
         double sum = 0;
-        if (_hasFp64)
-        {
-            _normPartials ??= _device.Allocate1D<double>(NormMaxGroups);
-            Kernels.SquaredNormPartial(Reductions.SquaredNormConfig<double>(groups, _group), View(x), _normPartials.View, x.Length);
-            Span<double> partials = stackalloc double[groups];
-            _normPartials.View.SubView(0, groups).AsContiguous().CopyToCPU(partials);
-            foreach (double p in partials) sum += p;
-        }
-        else
-        {
-            _normPartialsFloat ??= _device.Allocate1D<float>(NormMaxGroups);
-            Kernels.SquaredNormPartialFloat(Reductions.SquaredNormConfig<float>(groups, _group), View(x), _normPartialsFloat.View, x.Length);
-            Span<float> partials = stackalloc float[groups];
-            _normPartialsFloat.View.SubView(0, groups).AsContiguous().CopyToCPU(partials);
-            foreach (float p in partials) sum += p;
-        }
+        foreach (var p in host) sum += double.CreateTruncating(p);
         return sum;
     }
 
@@ -272,7 +271,14 @@ public sealed partial class IlgpuAccelerator : Accelerator
     public override void Synchronize()
     {
         _device.Bind();
-        IlgpuErrors.Run(DeviceName, _device.Synchronize);
+        try
+        {
+            _device.Synchronize();
+        }
+        catch (AcceleratorException e)
+        {
+            throw IlgpuErrors.Failure(DeviceName, e);
+        }
         CheckPersistentTimeout();
     }
 

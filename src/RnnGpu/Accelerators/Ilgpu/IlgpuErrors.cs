@@ -17,16 +17,6 @@ internal static class IlgpuErrors
         _ => false,
     };
 
-    /// <summary>Runs a device operation; a failure of the device is a <see cref="DeviceException"/> naming it.</summary>
-    public static void Run(string device, Action operation)
-    {
-        try
-        {
-            operation();
-        }
-        catch (AcceleratorException e)
-        {
-            throw new DeviceException($"{device}: {e.Message}", e);
-        }
-    }
+    /// <summary>A failure of the device (ILGPU's or the driver's error) as the engine's <see cref="DeviceException"/>, naming the device.</summary>
+    public static DeviceException Failure(string device, AcceleratorException e) => new($"{device}: {e.Message}", e);
 }
