@@ -9,7 +9,7 @@ namespace RnnGpu.Kernels;
 /// </summary>
 public static class KernelCatalog
 {
-    private static readonly Type[] KernelClasses = [typeof(Gemm), typeof(Elementwise), typeof(Reductions), typeof(Optimizers), typeof(Recurrence)];
+    private static readonly Type[] KernelClasses = [typeof(Gemm), typeof(Elementwise), typeof(Reductions), typeof(Optimizers), typeof(Recurrence), typeof(Gates)];
 
     public static IReadOnlyList<MethodInfo> All { get; } = KernelClasses
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))

@@ -9,9 +9,10 @@ public sealed record ParameterInfo(string Name, int[] Shape, long Offset)
 
 /// <summary>
 /// All parameters of a model laid out in one flat buffer, in PyTorch's state_dict order: for each layer k,
-/// rnn.weight_ih_l{k} [H, in_k], rnn.weight_hh_l{k} [H, H], rnn.bias_ih_l{k} [H], rnn.bias_hh_l{k} [H],
-/// then the same four with the suffix _reverse for a bidirectional layer; then head.weight [O, D*H]
-/// and head.bias [O]. One buffer lets the optimizer, the gradient norm and clipping each run as a
+/// rnn.weight_ih_l{k} [G*H, in_k], rnn.weight_hh_l{k} [G*H, S], rnn.bias_ih_l{k} [G*H], rnn.bias_hh_l{k} [G*H]
+/// and, for an LSTM with a projection, rnn.weight_hr_l{k} [P, H]; then the same with the suffix _reverse for a
+/// bidirectional layer; then head.weight [O, D*S] and head.bias [O]. G is the cell's gate count (1, 4, 3), S the
+/// state size (P or H). One buffer lets the optimizer, the gradient norm and clipping each run as a
 /// single kernel over every parameter.
 /// </summary>
 public sealed class ParameterLayout
@@ -28,14 +29,15 @@ public sealed class ParameterLayout
             list.Add(info);
             offset += info.Length;
         }
-        int h = config.HiddenSize;
+        int g = config.GateWidth;
         for (int k = 0; k < config.NumLayers; k++)
         for (int d = 0; d < config.Directions; d++)
         {
-            Add(WeightIh(k, d), h, config.LayerInputSize(k));
-            Add(WeightHh(k, d), h, h);
-            Add(BiasIh(k, d), h);
-            Add(BiasHh(k, d), h);
+            Add(WeightIh(k, d), g, config.LayerInputSize(k));
+            Add(WeightHh(k, d), g, config.StateSize);
+            Add(BiasIh(k, d), g);
+            Add(BiasHh(k, d), g);
+            if (config.ProjSize > 0) Add(WeightHr(k, d), config.ProjSize, config.HiddenSize);
         }
         if (config.HasHead)
         {
@@ -64,6 +66,7 @@ public sealed class ParameterLayout
     public static string WeightHh(int layer, int direction = 0) => Name("weight_hh", layer, direction);
     public static string BiasIh(int layer, int direction = 0) => Name("bias_ih", layer, direction);
     public static string BiasHh(int layer, int direction = 0) => Name("bias_hh", layer, direction);
+    public static string WeightHr(int layer, int direction = 0) => Name("weight_hr", layer, direction);
     public const string HeadWeight = "head.weight";
     public const string HeadBias = "head.bias";
 

@@ -10,22 +10,36 @@ public enum HeadInput
 }
 
 /// <summary>
-/// The architecture of an Elman RNN with an optional linear head, as PyTorch's
-/// nn.RNN(InputSize, HiddenSize, NumLayers, nonlinearity, dropout=Dropout, bidirectional=Bidirectional)
-/// followed by nn.Linear(directions * HiddenSize, OutputSize). OutputSize 0 means no head: the model's
-/// outputs are the last layer's hidden states (both directions concatenated when bidirectional).
-/// Dropout, as in PyTorch, applies in training to the output of every layer but the last.
+/// The architecture of a recurrent network with an optional linear head, as PyTorch's
+/// nn.RNN(InputSize, HiddenSize, NumLayers, nonlinearity, dropout=Dropout, bidirectional=Bidirectional),
+/// nn.LSTM(..., proj_size=ProjSize) or nn.GRU(...) (<see cref="Cell"/>) followed by
+/// nn.Linear(directions * StateSize, OutputSize). OutputSize 0 means no head: the model's outputs are the last
+/// layer's hidden states (both directions concatenated when bidirectional). Dropout, as in PyTorch, applies in
+/// training to the output of every layer but the last. The nonlinearity is the Elman cell's; ProjSize an LSTM's.
 /// </summary>
 public sealed record RnnConfig(
     int InputSize, int HiddenSize, int NumLayers = 1, Activation Nonlinearity = Activation.Tanh, int OutputSize = 0,
-    bool Bidirectional = false, float Dropout = 0f, HeadInput HeadInput = HeadInput.EveryStep)
+    bool Bidirectional = false, float Dropout = 0f, HeadInput HeadInput = HeadInput.EveryStep, CellKind Cell = CellKind.Rnn,
+    int ProjSize = 0)
 {
     public bool HasHead => OutputSize > 0;
 
     public int Directions => Bidirectional ? 2 : 1;
 
+    /// <summary>Row blocks of the cell's weights (1, 4 or 3): weight_ih is [Gates * H, in], weight_hh [Gates * H, StateSize].</summary>
+    public int Gates => Cell.Gates();
+
+    /// <summary>Width of the gate pre-activations of a step: [rows, GateWidth].</summary>
+    public int GateWidth => Gates * HiddenSize;
+
+    /// <summary>An LSTM's cell state c, [L * D, B, H] beside h.</summary>
+    public bool HasCellState => Cell == CellKind.Lstm;
+
+    /// <summary>Width of h, a layer's output per direction: the projection's P for an LSTM with proj_size, else H.</summary>
+    public int StateSize => ProjSize > 0 ? ProjSize : HiddenSize;
+
     /// <summary>Width of a layer's output: both directions side by side.</summary>
-    public int LayerOutputSize => Directions * HiddenSize;
+    public int LayerOutputSize => Directions * StateSize;
 
     /// <summary>Width of the model's output at each step (or per sequence, many-to-one): the head's, or the top layer's without a head.</summary>
     public int OutputWidth => HasHead ? OutputSize : LayerOutputSize;
@@ -47,8 +61,12 @@ public sealed record RnnConfig(
         if (!Enum.IsDefined(HeadInput)) throw new ShapeException($"unknown head input {(int)HeadInput}");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ShapeException($"dropout {Dropout} must be in [0, 1)");
         if (ManyToOne && !HasHead) throw new ShapeException("a many-to-one model needs a head (output size > 0)");
-        long h = HiddenSize, d = Directions;
-        long parameters = d * (NumLayers * (h * h + 2 * h) + h * InputSize + (NumLayers - 1) * h * d * h) + OutputSize * (d * h + 1);
+        if (!Enum.IsDefined(Cell)) throw new ShapeException($"unknown cell {(int)Cell}");
+        if (ProjSize < 0 || (ProjSize > 0 && Cell != CellKind.Lstm)) throw new ShapeException($"proj size {ProjSize}: only an LSTM has a projection (proj size 0 or more)");
+        if (ProjSize >= HiddenSize && ProjSize > 0) throw new ShapeException($"proj size {ProjSize} must be smaller than the hidden size {HiddenSize}, as PyTorch requires");
+        long h = HiddenSize, g = GateWidth, s = StateSize, d = Directions;
+        long perDirection = NumLayers * (g * s + 2 * g + (ProjSize > 0 ? s * h : 0)) + g * InputSize + (NumLayers - 1) * g * d * s;
+        long parameters = d * perDirection + OutputSize * (d * s + 1);
         if (parameters > Array.MaxLength)
             throw new ShapeException($"the model would have {parameters} parameters; at most {Array.MaxLength} fit in one buffer");
     }

@@ -1,5 +1,3 @@
-using RnnGpu.Accelerators;
-
 namespace RnnGpu.Model;
 
 public sealed partial class RnnModel
@@ -7,33 +5,47 @@ public sealed partial class RnnModel
     /// <summary>
     /// The forward pass of a server's coalesced batch, on host spans the caller keeps, so a warm call
     /// allocates nothing. <paramref name="layout"/> must list the sequences longest first with the
-    /// identity order (the caller sorts its requests), so no row needs reordering. The workspace is the
+    /// identity order (the caller sorts its requests), so no row needs reordering. The pass is the
     /// one for (B, <paramref name="timeCapacity"/>), so batches whose longest sequence differs share it.
     /// Inputs are checked by the caller.
     /// </summary>
     /// <param name="input">[B, T, I] batch-first, T = layout.Time; steps past a sequence's length are ignored.</param>
-    /// <param name="initialState">[L * D, B, H], or empty for zeros.</param>
+    /// <param name="initialState">[L * D, B, S], or empty for zeros; an LSTM's c [L * D, B, H] follows it when present.</param>
     /// <param name="output">[B, T, width] (zeros past each length), or [B, O] many-to-one.</param>
-    /// <param name="finalState">[L * D, B, H]: each sequence's state after its last step.</param>
+    /// <param name="finalState">[L * D, B, S]: each sequence's state after its last step, then an LSTM's c [L * D, B, H].</param>
     internal void ForwardSorted(StepLayout layout, int timeCapacity, ReadOnlySpan<float> input, ReadOnlySpan<float> initialState,
         Span<float> output, Span<float> finalState)
     {
-        int batch = layout.Batch, hidden = Config.HiddenSize;
-        var ws = Workspace(batch, Math.Max(timeCapacity, layout.Time));
-        ws.Layout = layout;
-        UploadInput(ws, input);
-        int bh = batch * hidden;
+        int batch = layout.Batch;
+        var pass = Pass(batch, Math.Max(timeCapacity, layout.Time));
+        pass.Layout = layout;
+        pass.UploadInput(input);
+        var ws = pass.Buffers;
+        int bh = batch * Config.StateSize, bc = batch * Config.HiddenSize, groups = Config.NumLayers * Config.Directions;
         for (int l = 0; l < Config.NumLayers; l++)
         for (int d = 0; d < Config.Directions; d++)
         {
-            var h0 = ws.Initial(l, d, 0, batch);
-            if (initialState.IsEmpty) Accelerator.Fill(h0, 0f);
-            else Accelerator.CopyIn(initialState.Slice((l * Config.Directions + d) * bh, bh), h0);
+            int g = l * Config.Directions + d;
+            CopyInOrZero(initialState, g * bh, bh, ws.Initial(l, d, 0, batch));
+            if (Config.HasCellState) CopyInOrZero(initialState, groups * bh + g * bc, bc, ws.InitialCell(l, d, 0, batch));
         }
-        ForwardDevice(ws);
-        ReadModelOutput(ws, output);
+        pass.Forward();
+        pass.ReadModelOutput(output);
         for (int l = 0; l < Config.NumLayers; l++)
         for (int d = 0; d < Config.Directions; d++)
-            Accelerator.CopyOut(ws.Final[l, d], finalState.Slice((l * Config.Directions + d) * bh, bh));
+        {
+            int g = l * Config.Directions + d;
+            Accelerator.CopyOut(ws.Final[l, d], finalState.Slice(g * bh, bh));
+            if (Config.HasCellState) Accelerator.CopyOut(ws.FinalCell(l, d), finalState.Slice(groups * bh + g * bc, bc));
+        }
     }
+
+    private void CopyInOrZero(ReadOnlySpan<float> states, int offset, int length, Accelerators.Slice destination)
+    {
+        if (states.IsEmpty) Accelerator.Fill(destination, 0f);
+        else Accelerator.CopyIn(states.Slice(offset, length), destination);
+    }
+
+    /// <summary>Floats of one batch's state as <see cref="ForwardSorted"/> reads and writes it: h [L * D, B, S], then an LSTM's c [L * D, B, H].</summary>
+    internal int StateLength(int batch) => Config.NumLayers * Config.Directions * batch * (Config.StateSize + (Config.HasCellState ? Config.HiddenSize : 0));
 }

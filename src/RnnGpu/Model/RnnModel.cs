@@ -3,7 +3,8 @@ using RnnGpu.Accelerators;
 namespace RnnGpu.Model;
 
 /// <summary>
-/// An Elman RNN (PyTorch nn.RNN semantics) with an optional linear head, living on one accelerator.
+/// A recurrent network (PyTorch nn.RNN, nn.LSTM or nn.GRU semantics, <see cref="RnnConfig.Cell"/>) with an optional
+/// linear head, living on one accelerator: its configuration and weights; passes over batches run in <see cref="RnnPass"/>.
 /// Parameters and their gradients are two flat device buffers laid out by <see cref="ParameterLayout"/>.
 /// The API is batch-first ([batch, time, features]), like nn.RNN(batch_first=True).
 /// Not thread-safe: one model serves one caller at a time; <see cref="CreateInferenceView"/> gives
@@ -11,7 +12,7 @@ namespace RnnGpu.Model;
 /// </summary>
 public sealed partial class RnnModel : IDisposable
 {
-    private readonly Dictionary<(int Batch, int Time), (RnnWorkspace Workspace, long LastUse)> _workspaces = new();
+    private readonly Dictionary<(int Batch, int Time), (RnnPass Pass, long LastUse)> _passes = new();
     private readonly bool _ownsParameters;
     private DeviceBuffer? _gradients;
     private long _uses;
@@ -140,27 +141,27 @@ public sealed partial class RnnModel : IDisposable
     }
 
     /// <summary>
-    /// The buffers for one (batch, time) shape. A few shapes stay cached (a truncated-BPTT chunk and
+    /// The pass (and its buffers) for one (batch, time) shape. A few shapes stay cached (a truncated-BPTT chunk and
     /// its remainder, a sampling shape); a new one evicts the least recently used, never the two most
     /// recent, which a caller may still be copying a carried state between.
     /// </summary>
-    internal RnnWorkspace Workspace(int batch, int time)
+    internal RnnPass Pass(int batch, int time)
     {
         _uses++;
-        if (_workspaces.TryGetValue((batch, time), out var entry))
+        if (_passes.TryGetValue((batch, time), out var entry))
         {
-            _workspaces[(batch, time)] = (entry.Workspace, _uses);
-            return entry.Workspace;
+            _passes[(batch, time)] = (entry.Pass, _uses);
+            return entry.Pass;
         }
-        while (_workspaces.Count >= _cachedShapes)
+        while (_passes.Count >= _cachedShapes)
         {
-            var oldest = _workspaces.MinBy(kv => kv.Value.LastUse);
-            oldest.Value.Workspace.Dispose();
-            _workspaces.Remove(oldest.Key);
+            var oldest = _passes.MinBy(kv => kv.Value.LastUse);
+            oldest.Value.Pass.Dispose();
+            _passes.Remove(oldest.Key);
         }
-        var ws = new RnnWorkspace(Accelerator, Config, batch, time);
-        _workspaces[(batch, time)] = (ws, _uses);
-        return ws;
+        var pass = new RnnPass(this, batch, time);
+        _passes[(batch, time)] = (pass, _uses);
+        return pass;
     }
 
     /// <summary>A step-at-a-time inference stream of <paramref name="batch"/> rows, its states at zeros (see <see cref="RnnStream"/>).</summary>
@@ -168,8 +169,8 @@ public sealed partial class RnnModel : IDisposable
 
     public void Dispose()
     {
-        foreach (var (ws, _) in _workspaces.Values) ws.Dispose();
-        _workspaces.Clear();
+        foreach (var (pass, _) in _passes.Values) pass.Dispose();
+        _passes.Clear();
         if (_ownsParameters) Parameters.Dispose();
         _gradients?.Dispose();
     }

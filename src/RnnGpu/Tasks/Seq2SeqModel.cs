@@ -5,8 +5,8 @@ using RnnGpu.Training;
 namespace RnnGpu.Tasks;
 
 /// <summary>
-/// An encoder-decoder pair of Elman RNNs: the encoder (no head) reads the input sequence, and its final
-/// state, every layer and direction, is the decoder's initial state. The decoder (unidirectional, usually
+/// An encoder-decoder pair of recurrent networks of one cell: the encoder (no head) reads the input sequence, and its final
+/// state (h, and an LSTM's c), every layer and direction, is the decoder's initial state. The decoder (unidirectional, usually
 /// with a head) is trained with teacher forcing (<see cref="TeacherForcing.ShiftRight"/>) and generates
 /// by feeding its outputs back (<see cref="Generate"/>). So the two must have the same number of state
 /// groups (layers x directions) and the same hidden size: a 2-layer decoder may follow a 2-layer encoder,
@@ -63,7 +63,11 @@ public sealed class Seq2SeqModel : IDisposable
             throw new ShapeException("the decoder cannot be bidirectional: it generates one step at a time, and a reverse direction needs the steps that come later");
         if (decoder.ManyToOne)
             throw new ShapeException("the decoder must have an output at every step (HeadInput.EveryStep), not one per sequence");
+        if (encoder.Cell != decoder.Cell)
+            throw new ShapeException($"the encoder is a {encoder.Cell.ToName()} and the decoder a {decoder.Cell.ToName()}: the encoder's final state starts the decoder, so both need the same cell");
         int eg = encoder.NumLayers * encoder.Directions, dg = decoder.NumLayers * decoder.Directions;
+        if (encoder.ProjSize != decoder.ProjSize)
+            throw new ShapeException($"the encoder's proj size {encoder.ProjSize} and the decoder's {decoder.ProjSize} differ: the encoder's final h starts the decoder, so give both the same");
         if (eg != dg || encoder.HiddenSize != decoder.HiddenSize)
             throw new ShapeException(
                 $"the encoder's final state [{eg}, batch, {encoder.HiddenSize}] ({encoder.NumLayers} layer(s) x {encoder.Directions} direction(s), hidden {encoder.HiddenSize}) " +
@@ -111,9 +115,9 @@ public sealed class Seq2SeqModel : IDisposable
         IReadOnlyList<int>? lengths = null, IReadOnlyList<int>? decoderLengths = null,
         DropoutMasks? encoderDropout = null, DropoutMasks? decoderDropout = null)
     {
-        var (value, ews, dws) = ForwardBackward(input, decoderInput, target, loss, lengths, decoderLengths, encoderDropout, decoderDropout, inputGradients: true);
-        return new Seq2SeqGradients(value, Encoder.GradientsByName(), Decoder.GradientsByName(),
-            InputGradient(Encoder, ews), InputGradient(Decoder, dws));
+        var (value, encoder, decoder) = ForwardBackward(input, decoderInput, target, loss, lengths, decoderLengths, encoderDropout, decoderDropout,
+            inputGradients: true);
+        return new Seq2SeqGradients(value, Encoder.GradientsByName(), Decoder.GradientsByName(), encoder.InputGradient(), decoder.InputGradient());
     }
 
     /// <summary>
@@ -121,7 +125,7 @@ public sealed class Seq2SeqModel : IDisposable
     /// The decoder starts from the encoder's final state; its dL/dh0 is the encoder's dL/d(final state).
     /// Every check runs before the first kernel.
     /// </summary>
-    internal (double Loss, RnnWorkspace Encoder, RnnWorkspace Decoder) ForwardBackward(Tensor input, Tensor decoderInput, Tensor target,
+    internal (double Loss, RnnPass Encoder, RnnPass Decoder) ForwardBackward(Tensor input, Tensor decoderInput, Tensor target,
         LossKind loss, IReadOnlyList<int>? lengths, IReadOnlyList<int>? decoderLengths,
         DropoutMasks? encoderDropout, DropoutMasks? decoderDropout, bool inputGradients)
     {
@@ -131,32 +135,21 @@ public sealed class Seq2SeqModel : IDisposable
         Losses.PrepareTarget(Decoder.Config, target, loss, StepLayout.ForLengths(batch, time, decoderLengths));
         StepLayout.ForLengths(batch, input.Shape[1], lengths);
 
-        var ews = Encoder.Prepare(input, null, lengths);
-        Encoder.ForwardDevice(ews, Encoder.MaskSource(ews, encoderDropout));
-        var dws = Decoder.Prepare(decoderInput, Encoder.FinalState(ews), decoderLengths);
-        var packed = Losses.PrepareTarget(Decoder.Config, target, loss, dws.Layout);
-        Decoder.ForwardDevice(dws, Decoder.MaskSource(dws, decoderDropout));
-        double value = Losses.Evaluate(Decoder, dws, packed, loss);
-        Decoder.BackwardDevice(dws, inputGradients, decoderDropout is not null);
+        var encoder = Encoder.Prepare(input, null, lengths, null);
+        encoder.Forward(Encoder.MaskSource(encoder, encoderDropout));
+        bool cells = Encoder.Config.HasCellState;
+        var decoder = Decoder.Prepare(decoderInput, encoder.FinalState(), decoderLengths, cells ? encoder.FinalCell() : null);
+        var packed = Losses.PrepareTarget(Decoder.Config, target, loss, decoder.Layout);
+        decoder.Forward(Decoder.MaskSource(decoder, decoderDropout));
+        double value = Losses.Evaluate(decoder, packed, loss);
+        decoder.Backward(inputGradients, decoderDropout is not null);
 
-        int groups = Decoder.Config.NumLayers * Decoder.Config.Directions, hidden = Decoder.Config.HiddenSize;
-        var dh0 = Decoder.Accelerator.ToArray(dws.Backward.DInitialState);
-        var dFinal = new Tensor(dws.Layout.SortRows(dh0, groups, hidden, toSorted: false), groups, batch, hidden);
         // The encoder has no loss of its own: the gradient arriving at its top layer's outputs is zero,
-        // and all of it comes through the final state.
+        // and all of it comes through the final state, the decoder's dL/dh0 (and dL/dc0).
         var ec = Encoder.Config;
-        for (int d = 0; d < ec.Directions; d++)
-            Encoder.Accelerator.Fill(ews.Backward.DStates[ec.NumLayers - 1, d].Slice(0, (long)ews.Layout.Rows * hidden), 0f);
-        Encoder.BackwardDevice(ews, inputGradients, encoderDropout is not null, dFinal);
-        return (value, ews, dws);
-    }
-
-    private static Tensor InputGradient(RnnModel model, RnnWorkspace ws)
-    {
-        var layout = ws.Layout;
-        int inputs = model.Config.InputSize;
-        var dx = model.Accelerator.ToArray(ws.Backward.DInput.Slice(0, (long)layout.Rows * inputs));
-        return new Tensor(layout.Unpack(dx, inputs), layout.Batch, layout.Time, inputs);
+        for (int d = 0; d < ec.Directions; d++) Encoder.Accelerator.Fill(encoder.DStates(ec.NumLayers - 1, d), 0f);
+        encoder.Backward(inputGradients, encoderDropout is not null, decoder.InitialStateGradient(), cells ? decoder.InitialCellGradient() : null);
+        return (value, encoder, decoder);
     }
 
     private void CheckBatch(Tensor input, Tensor decoderInput)

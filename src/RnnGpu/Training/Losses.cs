@@ -36,11 +36,11 @@ internal static class Losses
     /// Where <see cref="PackCheckedTarget"/> packs a target of the workspace's layout: the device's target buffer
     /// where the host can write it, else the workspace's staging (many-to-one packs its small [B, *] itself).
     /// </summary>
-    public static Span<float> TargetSpace(RnnModel model, RnnWorkspace ws)
+    public static Span<float> TargetSpace(RnnPass pass)
     {
-        if (model.Config.ManyToOne) return [];
-        long length = (long)ws.Layout.Rows * model.Config.OutputWidth;
-        return model.Accelerator.TryGetHostSpan(ws.Backward.Target.Slice(0, length), out var direct) ? direct : ws.TargetStaging(length);
+        if (pass.Config.ManyToOne) return [];
+        long length = (long)pass.Layout.Rows * pass.Config.OutputWidth;
+        return pass.Accelerator.TryGetHostSpan(pass.Buffers.Backward.Target.Slice(0, length), out var direct) ? direct : pass.Buffers.TargetStaging(length);
     }
 
     /// <summary>The checks of <see cref="PrepareTarget"/>; returns the features per packed row (1 for class ids).</summary>
@@ -94,10 +94,11 @@ internal static class Losses
     /// Uploads a packed target, computes the mean loss of the workspace's output over the real steps,
     /// and writes dL/dy (already divided by the count the mean uses) where BPTT expects it.
     /// </summary>
-    public static double Evaluate(RnnModel model, RnnWorkspace ws, ReadOnlySpan<float> packedTarget, LossKind kind)
+    public static double Evaluate(RnnPass pass, ReadOnlySpan<float> packedTarget, LossKind kind)
     {
-        var acc = model.Accelerator;
-        var config = model.Config;
+        var acc = pass.Accelerator;
+        var config = pass.Config;
+        var ws = pass.Buffers;
         var bw = ws.Backward;
         int width = config.OutputWidth, rows = config.ManyToOne ? ws.Batch : ws.Layout.Rows;
         long n = (long)rows * width;

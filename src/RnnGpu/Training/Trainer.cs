@@ -37,11 +37,11 @@ public sealed class Trainer
 
     /// <summary>
     /// Trains on one batch: input [B, T, I], target as <see cref="LossKind"/> says, initial state
-    /// [L * D, B, H] or zeros, each sequence to its length (all T when null). Returns the loss before
+    /// [L * D, B, S] (and an LSTM's initial cell state [L * D, B, H]) or zeros, each sequence to its length (all T when null). Returns the loss before
     /// the update (averaged over chunks, weighted by their real steps), the last chunk's gradient norm
     /// before clipping, and the final state.
     /// </summary>
-    public TrainStepResult Step(Tensor input, Tensor target, Tensor? initialState = null, IReadOnlyList<int>? lengths = null)
+    public TrainStepResult Step(Tensor input, Tensor target, Tensor? initialState = null, IReadOnlyList<int>? lengths = null, Tensor? initialCell = null)
     {
         var model = Model;
         var (batch, time) = model.CheckInput(input);
@@ -49,28 +49,28 @@ public sealed class Trainer
         Losses.CheckTarget(model.Config, target, Loss, full);   // every check before the first update
 
         int chunk = Math.Min(Bptt ?? time, time);
-        RnnWorkspace? previous = null;
+        RnnPass? previous = null;
         double weightedLoss = 0, norm = 0;
         for (int t0 = 0; t0 < time; t0 += chunk)
         {
             int len = Math.Min(chunk, time - t0);
             var layout = len == time ? full : full.Chunk(t0, len);
             if (layout.Rows == 0) continue;   // every sequence ended before this chunk
-            var ws = model.Workspace(batch, len);
-            ws.Layout = layout;
+            var pass = model.Pass(batch, len);
+            pass.Layout = layout;
             var x = len == time ? input : SliceTime(input, t0, len);
-            model.UploadInput(ws, x.Data);
-            if (previous is null) model.SetInitialState(ws, initialState);
-            else CarryState(previous, ws);
+            pass.UploadInput(x.Data);
+            if (previous is null) pass.SetInitialState(initialState, initialCell);
+            else previous.CarryStateTo(pass);
 
             double loss;
             try
             {
                 var y = len == time ? target : SliceTime(target, t0, len);
-                model.ForwardDevice(ws, model.MaskSource(ws, _dropout));
-                var packedTarget = Losses.PackCheckedTarget(model.Config, y, Loss, layout, Losses.TargetSpace(model, ws), model.HostThreads);
-                loss = Losses.Evaluate(model, ws, packedTarget, Loss);
-                model.BackwardDevice(ws, inputGradient: false, dropout: _dropout is not null);
+                pass.Forward(model.MaskSource(pass, _dropout));
+                var packedTarget = Losses.PackCheckedTarget(model.Config, y, Loss, layout, Losses.TargetSpace(pass), model.HostThreads);
+                loss = Losses.Evaluate(pass, packedTarget, Loss);
+                pass.Backward(inputGradient: false, dropout: _dropout is not null);
                 norm = GradientClipping.Clip(ClipNorm, Model);
             }
             catch (NonFiniteException e) when (t0 > 0)
@@ -79,16 +79,9 @@ public sealed class Trainer
             }
             Optimizer.Step(model);
             weightedLoss += loss * layout.Rows;
-            previous = ws;
+            previous = pass;
         }
-        return new TrainStepResult(weightedLoss / full.Rows, norm, model.FinalState(previous!));
-    }
-
-    /// <summary>The final states of one chunk become the initial states of the next (sorted order is shared).</summary>
-    private void CarryState(RnnWorkspace from, RnnWorkspace to)
-    {
-        for (int l = 0; l < Model.Config.NumLayers; l++)
-            Model.Accelerator.Copy(from.Final[l, 0], to.Initial(l, 0, 0, to.Batch));
+        return new TrainStepResult(weightedLoss / full.Rows, norm, previous!.FinalState(), model.Config.HasCellState ? previous.FinalCell() : null);
     }
 
     /// <summary>Steps [t0, t0 + len) of a batch-first [B, T, ...] tensor.</summary>
@@ -102,5 +95,5 @@ public sealed class Trainer
     }
 }
 
-/// <summary>Loss before the update, gradient norm before clipping, and the final state [L * D, B, H].</summary>
-public sealed record TrainStepResult(double Loss, double GradientNorm, Tensor FinalState);
+/// <summary>Loss before the update, gradient norm before clipping, the final state [L * D, B, S] and an LSTM's final cell state [L * D, B, H].</summary>
+public sealed record TrainStepResult(double Loss, double GradientNorm, Tensor FinalState, Tensor? FinalCell = null);

@@ -158,6 +158,20 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         else base.UniformRecurrenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
+    protected override void LstmPointwiseForwardCore(int batch, int hidden, Slice gates, Slice cPrev, Slice c, Slice m) =>
+        CpuGates.LstmForward(batch, hidden, gates.Pointer(), cPrev.Pointer(), c.Pointer(), m.Pointer());
+
+    protected override void LstmPointwiseBackwardCore(int batch, int hidden, Slice gates, Slice cPrev, Slice c, Slice dm, Slice dc, Slice dGates) =>
+        CpuGates.LstmBackward(batch, hidden, gates.Pointer(), cPrev.Pointer(), c.Pointer(), dm.Pointer(), dc.Pointer(), dGates.Pointer());
+
+    protected override void GruPointwiseForwardCore(int batch, int hidden, Slice gates, Slice a, Slice hPrev, Slice h, Slice hn) =>
+        CpuGates.GruForward(batch, hidden, gates.Pointer(), a.Pointer(), hPrev.Pointer(), h.Pointer(), hn.Pointer());
+
+    protected override void GruPointwiseBackwardCore(int batch, int hidden, Slice gates, Slice hn, Slice hPrev, Slice dh, Slice dGates,
+        Slice dGatesHidden, Slice dhPrev, bool accumulate) =>
+        CpuGates.GruBackward(batch, hidden, gates.Pointer(), hn.Pointer(), hPrev.Pointer(), dh.Pointer(), dGates.Pointer(), dGatesHidden.Pointer(),
+            dhPrev.Pointer(), accumulate);
+
     protected override void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
     {
         long n = (long)rows * classes;

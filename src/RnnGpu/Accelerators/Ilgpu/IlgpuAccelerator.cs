@@ -187,6 +187,33 @@ public sealed partial class IlgpuAccelerator : Accelerator
         LaunchGemm(GemmSpec.Dense(false, false, batch, hidden, hidden), Act.None, dPre, wHh, dhPrev);
     }
 
+    protected override void LstmPointwiseForwardCore(int batch, int hidden, Slice gates, Slice cPrev, Slice c, Slice m)
+    {
+        long n = (long)batch * hidden;
+        if (n > 0) Kernels.LstmForward(Stride(n), View(gates, 4 * n), View(cPrev, n), View(c, n), View(m, n), n, hidden);
+    }
+
+    protected override void LstmPointwiseBackwardCore(int batch, int hidden, Slice gates, Slice cPrev, Slice c, Slice dm, Slice dc, Slice dGates)
+    {
+        long n = (long)batch * hidden;
+        if (n > 0) Kernels.LstmBackward(Stride(n), View(gates, 4 * n), View(cPrev, n), View(c, n), View(dm, n), View(dc, n), View(dGates, 4 * n), n, hidden);
+    }
+
+    protected override void GruPointwiseForwardCore(int batch, int hidden, Slice gates, Slice a, Slice hPrev, Slice h, Slice hn)
+    {
+        long n = (long)batch * hidden;
+        if (n > 0) Kernels.GruForward(Stride(n), View(gates, 3 * n), View(a, 3 * n), View(hPrev, n), View(h, n), View(hn, n), n, hidden);
+    }
+
+    protected override void GruPointwiseBackwardCore(int batch, int hidden, Slice gates, Slice hn, Slice hPrev, Slice dh, Slice dGates,
+        Slice dGatesHidden, Slice dhPrev, bool accumulate)
+    {
+        long n = (long)batch * hidden;
+        if (n > 0)
+            Kernels.GruBackward(Stride(n), View(gates, 3 * n), View(hn, n), View(hPrev, n), View(dh, n), View(dGates, 3 * n), View(dGatesHidden, 3 * n),
+                View(dhPrev, n), n, hidden, accumulate ? 1f : 0f);
+    }
+
     protected override void SoftmaxCrossEntropyCore(int rows, int classes, Slice logits, Slice targets, Slice dLogits, Slice loss, float gradScale)
     {
         if (rows == 0 || classes == 0) return;

@@ -39,6 +39,15 @@ internal sealed class IlgpuKernels(ILGPU.Runtime.Accelerator device, string devi
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float> AdamUpdate =
         Load("Optimizers.AdamUpdate", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, float, float, float, float, float, float>(Optimizers.AdamUpdate));
 
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int> LstmForward =
+        Load("Gates.LstmForward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int>(Gates.LstmForward));
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int> LstmBackward =
+        Load("Gates.LstmBackward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int>(Gates.LstmBackward));
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int> GruForward =
+        Load("Gates.GruForward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int>(Gates.GruForward));
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int, float> GruBackward =
+        Load("Gates.GruBackward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, int, float>(Gates.GruBackward));
+
     // The persistent recurrence, compiled on first use: OpenCL never runs it (no forward progress between work-groups).
     public readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>> RecurrenceForward =
         new(() => Load("Recurrence.Forward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Forward)));
