@@ -29,13 +29,11 @@ public abstract partial class Accelerator
         Check(cells, rows * hidden, nameof(cells));
         if (proj > 0) Check(cellOutputs, rows * hidden, nameof(cellOutputs));
         Check(states, rows * s, nameof(states));
-        (Slice, string)[] outputs = proj > 0
-            ? [(gates, nameof(gates)), (cells, nameof(cells)), (states, nameof(states)), (cellOutputs, nameof(cellOutputs))]
-            : [(gates, nameof(gates)), (cells, nameof(cells)), (states, nameof(states))];
-        (Slice, string)[] inputs = proj > 0
-            ? [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (wHr, nameof(wHr))]
-            : [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh))];
-        CheckOutputsApart(outputs, inputs);
+        // Spans on the stack: a stream's step allocates nothing.
+        if (proj > 0)
+            CheckOutputsApart([(gates, nameof(gates)), (cells, nameof(cells)), (states, nameof(states)), (cellOutputs, nameof(cellOutputs))],
+                [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (wHr, nameof(wHr))]);
+        else CheckOutputsApart([(gates, nameof(gates)), (cells, nameof(cells)), (states, nameof(states))], [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh))]);
         LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
     }
 
@@ -63,13 +61,12 @@ public abstract partial class Accelerator
         Check(dh, b0 * s, nameof(dh));
         Check(dc, b0 * hidden, nameof(dc));
         if (proj > 0) Check(scratch, b0 * hidden, nameof(scratch));
-        (Slice, string)[] outputs = proj > 0
-            ? [(dStates, nameof(dStates)), (dGates, nameof(dGates)), (dh, nameof(dh)), (dc, nameof(dc)), (scratch, nameof(scratch))]
-            : [(dStates, nameof(dStates)), (dGates, nameof(dGates)), (dh, nameof(dh)), (dc, nameof(dc))];
-        (Slice, string)[] inputs = proj > 0
-            ? [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells)), (wHr, nameof(wHr))]
-            : [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells))];
-        CheckOutputsApart(outputs, inputs);
+        if (proj > 0)
+            CheckOutputsApart([(dStates, nameof(dStates)), (dGates, nameof(dGates)), (dh, nameof(dh)), (dc, nameof(dc)), (scratch, nameof(scratch))],
+                [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells)), (wHr, nameof(wHr))]);
+        else
+            CheckOutputsApart([(dStates, nameof(dStates)), (dGates, nameof(dGates)), (dh, nameof(dh)), (dc, nameof(dc))],
+                [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells))]);
         LstmRecurrenceBackwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, dStates, dGates, dh, dc, scratch, reverse);
     }
 

@@ -5,16 +5,17 @@ using RnnGpu.Model;
 namespace RnnGpu.IO;
 
 /// <summary>
-/// Models as safetensors files with PyTorch's state_dict names (rnn.weight_ih_l0, ..., head.weight,
-/// head.bias) and the architecture in the header's __metadata__. A state_dict that PyTorch saved
-/// under those names loads as it is: without metadata the sizes come from the shapes and the
-/// nonlinearity is tanh, nn.RNN's default. Saving is atomic.
+/// Models as safetensors files with PyTorch's state_dict names (rnn.weight_ih_l0, ..., rnn.weight_hr_l0 for an LSTM
+/// with a projection, head.weight, head.bias) and the architecture in the header's __metadata__. A state_dict that
+/// PyTorch saved under those names loads as it is: without metadata the cell, the sizes, layers, directions and
+/// projection come from the names and shapes (<see cref="InferCell"/>) and an Elman cell's nonlinearity is tanh,
+/// nn.RNN's default. Saving is atomic.
 /// </summary>
 public static class Checkpoint
 {
     private const string Nonlinearity = "nonlinearity", Layers = "num_layers", Input = "input_size",
         Hidden = "hidden_size", Output = "output_size", Vocabulary = "vocabulary", Format = "format",
-        Bidirectional = "bidirectional", Dropout = "dropout", HeadInputKey = "head_input";
+        Bidirectional = "bidirectional", Dropout = "dropout", HeadInputKey = "head_input", CellKey = "cell", Projection = "proj_size";
 
     public static void Save(RnnModel model, string path) => SafetensorsFile.Write(path, model.StateDict(), Metadata(model));
 
@@ -24,7 +25,8 @@ public static class Checkpoint
         var c = model.Config;
         var metadata = new Dictionary<string, string>
         {
-            [Format] = "rnngpu-elman-1",
+            [Format] = c.Cell == CellKind.Rnn ? "rnngpu-elman-1" : $"rnngpu-{c.Cell.ToName()}-1",
+            [CellKey] = c.Cell.ToName(),
             [Nonlinearity] = c.Nonlinearity.ToName(),
             [Layers] = Str(c.NumLayers),
             [Input] = Str(c.InputSize),
@@ -34,6 +36,7 @@ public static class Checkpoint
             [Dropout] = c.Dropout.ToString("R", CultureInfo.InvariantCulture),
             [HeadInputKey] = c.ManyToOne ? "final_state" : "every_step",
         };
+        if (c.ProjSize > 0) metadata[Projection] = Str(c.ProjSize);
         if (model.Vocabulary is { } vocab) metadata[Vocabulary] = vocab;
         return metadata;
     }
@@ -70,10 +73,11 @@ public static class Checkpoint
         if (wih.Rank != 2) throw new FileFormatException(file.Path, $"tensor '{ParameterLayout.WeightIh(0)}' has shape {wih.ShapeText}, expected [hidden, input]");
         int output = t.TryGetValue(ParameterLayout.HeadWeight, out var head) && head.Rank == 2 ? head.Shape[0] : 0;
         bool bidirectional = Meta(file, Bidirectional, t.ContainsKey(ParameterLayout.WeightIh(0, 1)) ? 1 : 0) == 1;
+        var (cell, hidden, proj) = InferCell(file);
 
         var config = new RnnConfig(
             Meta(file, Input, wih.Shape[1]),
-            Meta(file, Hidden, wih.Shape[0]),
+            Meta(file, Hidden, hidden),
             Meta(file, Layers, layers),
             file.Metadata.TryGetValue(Nonlinearity, out var act) ? ParseActivation(file, act) : Activation.Tanh,
             Meta(file, Output, output),
@@ -84,10 +88,50 @@ public static class Checkpoint
                 "every_step" => HeadInput.EveryStep,
                 "final_state" => HeadInput.FinalState,
                 var other => throw new FileFormatException(file.Path, $"metadata '{HeadInputKey}' is '{other}', expected every_step or final_state"),
-            });
+            },
+            cell,
+            Meta(file, Projection, proj));
         try { config.Validate(); }
         catch (ShapeException e) { throw new FileFormatException(file.Path, e.Message); }
         return config;
+    }
+
+    /// <summary>
+    /// The cell, hidden size and projection from layer 0's weights, as PyTorch shapes them: weight_hr [P, H] makes an LSTM with
+    /// a projection; otherwise weight_ih's rows over weight_hh's columns are the gate count (1 nn.RNN, 4 nn.LSTM, 3 nn.GRU).
+    /// The metadata's cell, when present, must agree.
+    /// </summary>
+    private static (CellKind Cell, int Hidden, int Proj) InferCell(SafetensorsFile file)
+    {
+        var t = file.Tensors;
+        string ih = ParameterLayout.WeightIh(0), hh = ParameterLayout.WeightHh(0), hr = ParameterLayout.WeightHr(0);
+        if (!t.TryGetValue(hh, out var whh) || whh.Rank != 2)
+            throw new FileFormatException(file.Path, whh is null ? $"missing tensor '{hh}'" : $"tensor '{hh}' has shape {whh.ShapeText}, expected [gates x hidden, hidden]");
+        int rows = t[ih].Shape[0];
+        CellKind cell;
+        int hidden, proj = 0;
+        if (t.TryGetValue(hr, out var whr))
+        {
+            if (whr.Rank != 2) throw new FileFormatException(file.Path, $"tensor '{hr}' has shape {whr.ShapeText}, expected [proj, hidden]");
+            (cell, hidden, proj) = (CellKind.Lstm, whr.Shape[1], whr.Shape[0]);
+            if (rows != 4 * hidden)
+                throw new FileFormatException(file.Path, $"tensor '{ih}' has {rows} rows, but an LSTM with '{hr}' {whr.ShapeText} has 4 x {hidden}");
+        }
+        else
+        {
+            hidden = whh.Shape[1];
+            cell = hidden > 0 && rows == hidden ? CellKind.Rnn : hidden > 0 && rows == 4 * hidden ? CellKind.Lstm : hidden > 0 && rows == 3 * hidden ? CellKind.Gru
+                : throw new FileFormatException(file.Path,
+                    $"tensor '{ih}' has {rows} rows and '{hh}' {whh.ShapeText}: an RNN has hidden rows, an LSTM 4 x hidden, a GRU 3 x hidden");
+        }
+        if (file.Metadata.TryGetValue(CellKey, out var named))
+        {
+            CellKind said;
+            try { said = CellKindNames.ParseCell(named); }
+            catch (ShapeException e) { throw new FileFormatException(file.Path, e.Message); }
+            if (said != cell) throw new FileFormatException(file.Path, $"metadata '{CellKey}' says {named} but the tensors' shapes are those of a {cell.ToName()}");
+        }
+        return (cell, hidden, proj);
     }
 
     private static int Meta(SafetensorsFile file, string key, int fromShapes)

@@ -11,11 +11,15 @@ namespace RnnGpu.Tests.Model;
 [Collection(nameof(ServingAllocationTests))]
 public sealed class RnnStreamAllocationTests
 {
-    [Fact]
-    public void A_cpu_step_allocates_nothing()
+    [Theory]
+    [InlineData(CellKind.Rnn, 0)]
+    [InlineData(CellKind.Lstm, 0)]
+    [InlineData(CellKind.Lstm, 64)]
+    [InlineData(CellKind.Gru, 0)]
+    public void A_cpu_step_allocates_nothing(CellKind cell, int proj)
     {
         using var acc = RnnGpu.Accelerators.Backends.Open("cpu");
-        using var model = RnnModel.Create(new RnnConfig(64, 256, 2, OutputSize: 8), acc, seed: 1);
+        using var model = RnnModel.Create(new RnnConfig(64, 256, 2, OutputSize: 8, Cell: cell, ProjSize: proj), acc, seed: 1);
         using var stream = model.CreateStream();
         var x = Numerics.Random(new Random(1), 64);
         var y = new float[8];
