@@ -30,7 +30,7 @@ public sealed class Generator
     /// <paramref name="feedback"/> maps [B, O] to [B, I]; when null, the output itself (O must equal I).
     /// </summary>
     public GenerationResult Generate(Tensor prompt, int steps, Tensor? initialState = null,
-        Func<Tensor, Tensor>? feedback = null, IReadOnlyList<int>? promptLengths = null)
+        Func<Tensor, Tensor>? feedback = null, IReadOnlyList<int>? promptLengths = null, Tensor? initialCell = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         var config = Model.Config;
@@ -43,8 +43,8 @@ public sealed class Generator
         var (batch, time) = Model.CheckInput(prompt);
         int o = config.OutputWidth, inputs = config.InputSize;
 
-        var first = Model.Forward(prompt, initialState, promptLengths);
-        var state = first.FinalState;
+        var first = Model.Forward(prompt, initialState, promptLengths, initialCell);
+        var (state, cell) = (first.FinalState, first.FinalCell);
         var y = LastOutputs(first.Output, batch, time, o, promptLengths);
         var outputs = new float[(long)batch * steps * o];
         var fed = new float[(long)batch * steps * inputs];
@@ -56,11 +56,11 @@ public sealed class Generator
                 throw new ShapeException($"the feedback function returned {next?.ShapeText ?? "null"}, expected the next inputs [{batch}, {inputs}]");
             for (int b = 0; b < batch; b++) Array.Copy(next.Data, b * inputs, fed, ((long)b * steps + t) * inputs, inputs);
             if (t == steps - 1) break;
-            var step = Model.Forward(new Tensor(next.Data, batch, 1, inputs), state);
-            state = step.FinalState;
+            var step = Model.Forward(new Tensor(next.Data, batch, 1, inputs), state, initialCell: cell);
+            (state, cell) = (step.FinalState, step.FinalCell);
             y = step.Output.Data;   // [B, 1, O] or [B, O] many-to-one: the same values
         }
-        return new GenerationResult(new Tensor(outputs, batch, steps, o), new Tensor(fed, batch, steps, inputs), state);
+        return new GenerationResult(new Tensor(outputs, batch, steps, o), new Tensor(fed, batch, steps, inputs), state, cell);
     }
 
     /// <summary>Each sequence's output at its own last step: [B * O] from [B, T, O] (or [B, O] many-to-one).</summary>
@@ -81,7 +81,7 @@ public sealed class Generator
 /// Generated outputs [B, steps, O]; the inputs the feedback made of them [B, steps, I] (for sampled
 /// classes: the one-hot codes of the draws); the state after the last step [L, B, H].
 /// </summary>
-public sealed record GenerationResult(Tensor Output, Tensor FedBack, Tensor FinalState)
+public sealed record GenerationResult(Tensor Output, Tensor FedBack, Tensor FinalState, Tensor? FinalCell = null)
 {
     /// <summary>The class each fed-back input is the one-hot code of (its largest entry), [B, steps].</summary>
     public int[,] FedBackClasses()

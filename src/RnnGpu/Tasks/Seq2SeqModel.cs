@@ -74,8 +74,15 @@ public sealed class Seq2SeqModel : IDisposable
                 $"cannot start the decoder, whose state is [{dg}, batch, {decoder.HiddenSize}]: give both the same layers x directions and hidden size");
     }
 
-    /// <summary>The encoder's final state [L * D, B, H] for input [B, T, I] (each sequence to its length): the decoder's initial state.</summary>
-    public Tensor Encode(Tensor input, IReadOnlyList<int>? lengths = null) => Encoder.Forward(input, null, lengths).FinalState;
+    /// <summary>The encoder's final state [L * D, B, S] for input [B, T, I] (each sequence to its length): the decoder's initial state.</summary>
+    public Tensor Encode(Tensor input, IReadOnlyList<int>? lengths = null) => EncodeStates(input, lengths).H;
+
+    /// <summary>The encoder's final h [L * D, B, S] and, for an LSTM, c [L * D, B, H]: the decoder's initial states.</summary>
+    public (Tensor H, Tensor? C) EncodeStates(Tensor input, IReadOnlyList<int>? lengths = null)
+    {
+        var encoded = Encoder.Forward(input, null, lengths);
+        return (encoded.FinalState, encoded.FinalCell);
+    }
 
     /// <summary>
     /// The teacher-forced pass: encodes <paramref name="input"/>, then runs the decoder over
@@ -86,7 +93,8 @@ public sealed class Seq2SeqModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(decoderInput);
         CheckBatch(input, decoderInput);
-        return Decoder.Forward(decoderInput, Encode(input, lengths), decoderLengths);
+        var (h, c) = EncodeStates(input, lengths);
+        return Decoder.Forward(decoderInput, h, decoderLengths, c);
     }
 
     /// <summary>
@@ -101,8 +109,8 @@ public sealed class Seq2SeqModel : IDisposable
         var (batch, _) = Encoder.CheckInput(input);
         int width = Decoder.Config.InputSize;
         var first = TeacherForcing.StartSteps(start, batch, width);
-        var state = Encode(input, lengths);
-        return new Generator(Decoder).Generate(new Tensor(first, batch, width), steps, state, feedback ?? Feedback.For(FeedbackKind));
+        var (h, c) = EncodeStates(input, lengths);
+        return new Generator(Decoder).Generate(new Tensor(first, batch, width), steps, h, feedback ?? Feedback.For(FeedbackKind), initialCell: c);
     }
 
     /// <summary>

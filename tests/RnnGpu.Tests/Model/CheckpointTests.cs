@@ -57,6 +57,46 @@ public sealed class CheckpointTests : IDisposable
         Numerics.AssertClose(golden.Tensors["output"].Data, output.Data, 1e-4, 1e-5, "output of the loaded state_dict");
     }
 
+    public static IEnumerable<TheoryDataRow<string, string>> CellFixtures() =>
+        from b in TestBackends.Names
+        from f in new[] { "cellmodel_lstm_1layer_mse", "cellmodel_lstm_proj_2layer_ce", "cellmodel_lstm_bidi_packed_mse", "cellmodel_gru_2layer_ce",
+            "cellmodel_gru_bidi_packed_mse" }
+        select new TheoryDataRow<string, string>(b.Data, f);
+
+    /// <summary>
+    /// PyTorch's nn.LSTM (with proj_size) and nn.GRU state_dicts with an nn.Linear head, saved with no metadata at all: the
+    /// cell, sizes, layers, directions and projection come from the names and shapes; the outputs are PyTorch's; saving writes
+    /// the same names and values back.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CellFixtures))]
+    public void A_pytorch_lstm_or_gru_state_dict_without_metadata_loads_and_saves_unchanged(string backend, string fixture)
+    {
+        var golden = PyTorchGoldenTests.Load(fixture);
+        var config = PyTorchGoldenTests.ConfigOf(golden) with { Dropout = 0f };
+        var stateDict = golden.Tensors.Where(kv => kv.Key.StartsWith("rnn.", StringComparison.Ordinal) || kv.Key.StartsWith("head.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        string path = Path.Combine(_dir, "torch.safetensors");
+        SafetensorsFile.Write(path, stateDict, new Dictionary<string, string>());
+
+        using var acc = TestBackends.Open(backend);
+        using var model = Checkpoint.Load(path, acc);
+        Assert.Equal(config, model.Config);
+        var result = model.Forward(golden.Tensors["input"], golden.Tensors["h0"], PyTorchGoldenTests.LengthsOf(golden), PyTorchGoldenTests.CellOf(golden));
+        Numerics.AssertClose(golden.Tensors["output"].Data, result.Output.Data, 1e-4, 1e-5, "output of the loaded state_dict");
+
+        string saved = Path.Combine(_dir, "saved.safetensors");
+        Checkpoint.Save(model, saved);
+        var back = SafetensorsFile.Read(saved);
+        Assert.Equal(stateDict.Keys.Order(), back.Tensors.Keys.Order());
+        foreach (var (name, tensor) in stateDict)
+        {
+            Assert.Equal(tensor.Shape, back.Tensors[name].Shape);
+            Assert.Equal(tensor.Data, back.Tensors[name].Data);
+        }
+        Assert.Equal(config.Cell.ToName(), back.Metadata["cell"]);
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public void Bad_checkpoints_are_file_format_errors_naming_the_file(string backend)
@@ -87,6 +127,16 @@ public sealed class CheckpointTests : IDisposable
         Expect("unknown nonlinearity 'gelu'", good, new Dictionary<string, string> { ["nonlinearity"] = "gelu" });
         Expect("not an RNN checkpoint", new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros(2) }, meta);
         Expect("unexpected tensor 'extra'", new Dictionary<string, Tensor>(good) { ["extra"] = Tensor.Zeros(1) }, meta);
+
+        using var lstm = RnnModel.Create(new RnnConfig(3, 4, 1, Cell: CellKind.Lstm), acc);
+        var lstmTensors = new Dictionary<string, Tensor>(lstm.StateDict());
+        Expect("metadata 'cell' says gru but the tensors' shapes are those of a lstm", lstmTensors, new Dictionary<string, string> { ["cell"] = "gru" });
+        Expect("unknown cell 'mgu'", lstmTensors, new Dictionary<string, string> { ["cell"] = "mgu" });
+        var oddRows = new Dictionary<string, Tensor>(lstmTensors) { ["rnn.weight_ih_l0"] = Tensor.Zeros(10, 3) };
+        Expect("an RNN has hidden rows, an LSTM 4 x hidden, a GRU 3 x hidden", oddRows, []);
+        using var projected = RnnModel.Create(new RnnConfig(3, 4, 1, Cell: CellKind.Lstm, ProjSize: 2), acc);
+        var badProjection = new Dictionary<string, Tensor>(projected.StateDict()) { ["rnn.weight_hr_l0"] = Tensor.Zeros(2, 5) };
+        Expect("has 16 rows, but an LSTM with 'rnn.weight_hr_l0' [2, 5] has 4 x 5", badProjection, []);
     }
 
     [Fact]

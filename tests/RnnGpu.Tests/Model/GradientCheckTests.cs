@@ -65,6 +65,16 @@ public sealed class GradientCheckTests
         ["dropout 3 layers, lengths"] = (new RnnConfig(3, 4, 3, Activation.Tanh, 2, Dropout: 0.4f), 3, 5, [5, 3, 4], LossKind.Mse),
         ["dropout bidirectional"] = (new RnnConfig(2, 3, 2, Activation.Tanh, 2, Bidirectional: true, Dropout: 0.3f), 2, 4, [4, 2], LossKind.Mse),
         ["no head, lengths"] = (new RnnConfig(2, 4, 2, Activation.Tanh, 0), 3, 4, [1, 4, 2], LossKind.Mse),
+        ["lstm 2 layers, lengths, ce"] = (new RnnConfig(3, 4, 2, OutputSize: 3, Cell: CellKind.Lstm), 3, 5, [5, 2, 4], LossKind.CrossEntropy),
+        ["lstm projection, bidirectional 2 layers, dropout, lengths"] = (new RnnConfig(3, 5, 2, OutputSize: 2, Bidirectional: true, Dropout: 0.3f,
+            Cell: CellKind.Lstm, ProjSize: 3), 3, 4, [4, 1, 3], LossKind.Mse),
+        ["lstm many-to-one, bidirectional, lengths"] = (new RnnConfig(2, 4, 1, OutputSize: 3, Bidirectional: true, HeadInput: HeadInput.FinalState,
+            Cell: CellKind.Lstm), 4, 4, [2, 4, 1, 3], LossKind.CrossEntropy),
+        ["lstm no head"] = (new RnnConfig(2, 3, 1, Cell: CellKind.Lstm, ProjSize: 2), 2, 4, null, LossKind.Mse),
+        ["gru bidirectional 2 layers, lengths, bce"] = (new RnnConfig(3, 4, 2, OutputSize: 2, Bidirectional: true, Cell: CellKind.Gru), 3, 5,
+            [3, 5, 2], LossKind.BinaryCrossEntropy),
+        ["gru dropout 3 layers, many-to-one"] = (new RnnConfig(2, 4, 3, OutputSize: 2, Dropout: 0.4f, HeadInput: HeadInput.FinalState,
+            Cell: CellKind.Gru), 3, 4, [4, 2, 3], LossKind.Mse),
     };
 
     public static IEnumerable<object[]> FeatureCases() =>
@@ -79,19 +89,21 @@ public sealed class GradientCheckTests
         using var model = RnnModel.Create(config, acc, seed: 5);
         var rng = new Random(11);
         var x = new Tensor(Numerics.Random(rng, batch * time * config.InputSize), batch, time, config.InputSize);
-        int groups = config.NumLayers * config.Directions;
-        var h0 = new Tensor(Numerics.Random(rng, groups * batch * config.HiddenSize, 0.5f), groups, batch, config.HiddenSize);
+        int groups = config.NumLayers * config.Directions, size = config.StateSize, hidden = config.HiddenSize;
+        var h0 = new Tensor(Numerics.Random(rng, groups * batch * size, 0.5f), groups, batch, size);
+        var c0 = config.HasCellState ? new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden) : null;
         var target = config.ManyToOne
             ? (loss == LossKind.CrossEntropy
                 ? new Tensor(Enumerable.Range(0, batch).Select(_ => (float)rng.Next(config.OutputWidth)).ToArray(), batch)
                 : new Tensor(Numerics.Random(rng, batch * config.OutputWidth), batch, config.OutputWidth))
             : MakeTarget(rng, loss, batch, time, config.OutputWidth);
         // A decoder's gradient arriving at the final states, on top of the loss.
-        var dFinal = new Tensor(Numerics.Random(rng, groups * batch * config.HiddenSize, 0.1f), groups, batch, config.HiddenSize);
+        var dFinal = new Tensor(Numerics.Random(rng, groups * batch * size, 0.1f), groups, batch, size);
+        var dFinalCell = config.HasCellState ? new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.1f), groups, batch, hidden) : null;
 
         const int maskSeed = 99;
         DropoutMasks? dropout = config.Dropout > 0 ? new DropoutMasks(config.Dropout, maskSeed) : null;
-        var result = model.ComputeGradients(x, target, loss, h0, lengths, dropout, dFinal);
+        var result = model.ComputeGradients(x, target, loss, h0, lengths, dropout, dFinal, c0, dFinalCell);
 
         // The reference draws the same masks in the same order (layer by layer, forward direction first), unpacked to [B, T, H].
         var layout = StepLayout.ForLengths(batch, time, lengths);
@@ -102,20 +114,22 @@ public sealed class GradientCheckTests
             var drawn = new Dictionary<(int, int), float[]>();
             for (int l = 0; l < config.NumLayers - 1; l++)
             for (int d = 0; d < config.Directions; d++)
-                drawn[(l, d)] = layout.Unpack(source.Next(layout.Rows * config.HiddenSize), config.HiddenSize);
+                drawn[(l, d)] = layout.Unpack(source.Next(layout.Rows * size), size);
             masks = (l, d) => drawn[(l, d)];
         }
         var reference = ReferenceRnn.FromModel(model);
         double[] xd = Numerics.ToDouble(x), h0d = Numerics.ToDouble(h0), td = Numerics.ToDouble(target), gd = Numerics.ToDouble(dFinal);
-        // L' = L + <dFinal, h_final>: its gradient is the engine's with the injected final-state gradient.
+        double[]? c0d = c0 is null ? null : Numerics.ToDouble(c0), gcd = dFinalCell is null ? null : Numerics.ToDouble(dFinalCell);
+        // L' = L + <dFinal, h_final> (+ <dFinalCell, c_final>): its gradient is the engine's with the injected final-state gradients.
         double Loss()
         {
-            double value = reference.Loss(xd, h0d, td, loss, batch, time, lengths, masks);
-            var (_, final) = reference.Forward(xd, h0d, batch, time, lengths, masks);
+            double value = reference.Loss(xd, h0d, td, loss, batch, time, lengths, masks, c0d);
+            var (_, final, finalCell) = reference.Run(xd, h0d, c0d, batch, time, lengths, masks);
             for (int i = 0; i < final.Length; i++) value += gd[i] * final[i];
+            for (int i = 0; i < finalCell.Length; i++) value += gcd![i] * finalCell[i];
             return value;
         }
-        double plain = reference.Loss(xd, h0d, td, loss, batch, time, lengths, masks);
+        double plain = reference.Loss(xd, h0d, td, loss, batch, time, lengths, masks, c0d);
         Assert.InRange(result.Loss, plain - 1e-5 * Math.Abs(plain) - 1e-7, plain + 1e-5 * Math.Abs(plain) + 1e-7);
 
         foreach (var (param, values) in reference.Parameters)
@@ -123,6 +137,7 @@ public sealed class GradientCheckTests
         var dx = Numerics.FiniteDifferences(xd, Loss);
         Numerics.AssertClose(dx, result.Input.Data, 1e-3, 2e-5, "dInput");
         Numerics.AssertClose(Numerics.FiniteDifferences(h0d, Loss), result.InitialState.Data, 1e-3, 2e-5, "dH0");
+        if (c0d is not null) Numerics.AssertClose(Numerics.FiniteDifferences(c0d, Loss), result.InitialCell!.Data, 1e-3, 2e-5, "dC0");
         for (int b = 0; b < batch; b++)
         for (int t = layout.LengthOf(b); t < time; t++)
         for (int i = 0; i < config.InputSize; i++)

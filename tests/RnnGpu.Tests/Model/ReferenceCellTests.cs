@@ -1,10 +1,11 @@
 using RnnGpu.IO;
+using RnnGpu.Model;
 using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Model;
 
 /// <summary>
-/// The float64 reference LSTM and GRU (<see cref="ReferenceCells"/>) against PyTorch 1.13's nn.LSTM (with and without
+/// The float64 reference LSTM and GRU (<see cref="ReferenceRnn"/>) against PyTorch 1.13's nn.LSTM (with and without
 /// a projection) and nn.GRU, from the golden files of Fixtures/make_golden_cells.py: stacked, bidirectional and packed
 /// batches. The forward pass must match PyTorch's outputs and final states, and central finite differences of the
 /// reference's loss must match PyTorch's autograd gradients of every parameter, the input, h0 and c0.
@@ -14,30 +15,25 @@ public sealed class ReferenceCellTests
     public static TheoryData<string> Fixtures => new("cell_lstm_1layer", "cell_lstm_proj_bidi_packed", "cell_gru_2layer", "cell_gru_bidi_packed");
 
     /// <summary>A fixture: the cell as its metadata describes it and every tensor in float64 by name.</summary>
-    private sealed record Case(ReferenceCellKind Kind, int Input, int Hidden, int Projection, int Layers, bool Bidirectional, int Batch, int Time,
-        Dictionary<string, double[]> T)
+    private sealed record Case(RnnConfig Config, int Batch, int Time, Dictionary<string, double[]> T)
     {
-        public bool IsLstm => Kind == ReferenceCellKind.Lstm;
+        public bool IsLstm => Config.HasCellState;
 
         public int[]? Lengths => T.TryGetValue("lengths", out var l) ? l.Select(v => (int)v).ToArray() : null;
 
         public static Case Load(string name)
         {
-            var file = SafetensorsFile.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", name + ".safetensors"));
-            var md = file.Metadata;
-            int Int(string key) => int.Parse(md[key]);
-            return new Case(md["cell"] == "lstm" ? ReferenceCellKind.Lstm : ReferenceCellKind.Gru, Int("input_size"), Int("hidden_size"),
-                Int("proj_size"), Int("num_layers"), md["bidirectional"] == "true", Int("batch"), Int("time"),
+            var file = PyTorchGoldenTests.Load(name);
+            return new Case(CellGoldenTests.ConfigOf(file), int.Parse(file.Metadata["batch"]), int.Parse(file.Metadata["time"]),
                 file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Data.Select(v => (double)v).ToArray()));
         }
 
-        /// <summary>The parameters under PyTorch's names without the "rnn." prefix, sharing the arrays (finite differences perturb them).</summary>
+        /// <summary>The parameters under PyTorch's names, sharing the arrays (finite differences perturb them).</summary>
         public Dictionary<string, double[]> Parameters() =>
-            T.Where(kv => kv.Key.StartsWith("rnn.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key["rnn.".Length..], kv => kv.Value);
+            T.Where(kv => kv.Key.StartsWith("rnn.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
 
         public (double[] Output, double[] HN, double[] CN) Run() =>
-            new ReferenceCells(Kind, Input, Hidden, Projection, Layers, Bidirectional, Parameters())
-                .Forward(T["x"], T["h0"], IsLstm ? T["c0"] : null, Batch, Time, Lengths);
+            new ReferenceRnn(Config, Parameters()).Run(T["x"], T["h0"], IsLstm ? T["c0"] : null, Batch, Time, Lengths);
 
         /// <summary>The fixture's loss: sum(output R) + sum(h_n Rh) (+ sum(c_n Rc)).</summary>
         public double Loss()
@@ -76,8 +72,8 @@ public sealed class ReferenceCellTests
     public void Finite_differences_of_the_reference_match_pytorchs_gradients(string fixture)
     {
         var c = Case.Load(fixture);
-        var names = c.Parameters().Keys.Select(k => "rnn." + k).Concat(c.IsLstm ? ["x", "h0", "c0"] : new[] { "x", "h0" }).ToList();
-        Assert.Contains(c.Projection > 0 ? "rnn.weight_hr_l0" : "rnn.weight_ih_l0", names);
+        var names = c.Parameters().Keys.Concat(c.IsLstm ? ["x", "h0", "c0"] : new[] { "x", "h0" }).ToList();
+        Assert.Contains(c.Config.ProjSize > 0 ? "rnn.weight_hr_l0" : "rnn.weight_ih_l0", names);
         foreach (var name in names)
             AssertClose(c.T["grad." + name], Numerics.FiniteDifferences(c.T[name], c.Loss), 1e-4, $"{fixture} dL/d{name}");
     }

@@ -38,9 +38,7 @@ public sealed class RnnStreamCellTests
         using var model = RnnModel.Create(config, acc, seed: 21 + configIndex);
         const int batch = 3, time = 7;
         var x = Numerics.Random(new Random(9), batch * time * config.InputSize);
-        var parameters = model.StateDict().ToDictionary(kv => kv.Key["rnn.".Length..], kv => kv.Value.Data.Select(v => (double)v).ToArray());
-        var reference = new ReferenceCells(config.Cell == CellKind.Lstm ? ReferenceCellKind.Lstm : ReferenceCellKind.Gru, config.InputSize,
-            config.HiddenSize, config.ProjSize, config.NumLayers, false, parameters);
+        var reference = ReferenceRnn.FromModel(model);
         int s = config.StateSize, h = config.HiddenSize, layers = config.NumLayers;
         bool lstm = config.HasCellState;
 
@@ -52,8 +50,7 @@ public sealed class RnnStreamCellTests
         {
             for (int b = 0; b < batch; b++) Array.Copy(x, (b * time + t) * config.InputSize, stepInput, b * config.InputSize, config.InputSize);
             stream.Step(stepInput, stepOutput);
-            var (output, hn, cn) = reference.Forward(Prefix(x, batch, time, t + 1, config.InputSize), new double[layers * batch * s],
-                lstm ? new double[layers * batch * h] : null, batch, t + 1, null);
+            var (output, hn, cn) = reference.Run(Prefix(x, batch, time, t + 1, config.InputSize), new double[layers * batch * s], null, batch, t + 1);
             var expected = new double[batch * s];
             for (int b = 0; b < batch; b++) Array.Copy(output, (b * (t + 1) + t) * s, expected, b * s, s);
             Numerics.AssertClose(expected, stepOutput, 1e-4, 1e-5, $"step {t} output");

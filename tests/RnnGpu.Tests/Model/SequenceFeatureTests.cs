@@ -114,23 +114,28 @@ public sealed class SequenceFeatureTests
     }
 
     [Theory]
-    [MemberData(nameof(Backends))]
-    public void Truncated_bptt_with_lengths_carries_each_sequence_to_its_end(string backend)
+    [MemberData(nameof(BackendsAndCells))]
+    public void Truncated_bptt_with_lengths_carries_each_sequence_to_its_end(string backend, CellKind cell)
     {
         using var acc = TestBackends.Open(backend);
-        var config = new RnnConfig(2, 5, 2, Activation.Tanh, 1);
+        var config = new RnnConfig(2, 5, 2, Activation.Tanh, 1, Cell: cell, ProjSize: cell == CellKind.Lstm ? 3 : 0);
         using var model = RnnModel.Create(config, acc, seed: 8);
         var rng = new Random(9);
         int[] lengths = [7, 2, 5, 4];
         var x = new Tensor(Numerics.Random(rng, 4 * 7 * 2), 4, 7, 2);
         var y = new Tensor(Numerics.Random(rng, 4 * 7), 4, 7, 1);
-        var expected = model.Forward(x, lengths: lengths).FinalState;
-        // A learning rate too small to move any weight: the chunks must reproduce the whole-sequence states.
+        var expected = model.Forward(x, lengths: lengths);
+        // A learning rate too small to move any weight: the chunks must reproduce the whole-sequence states (h, and an LSTM's c).
         using var sgd = new Sgd(1e-30f);
         var result = new Trainer(model, sgd, LossKind.Mse, bptt: 3).Step(x, y, lengths: lengths);
         Assert.Equal(3, sgd.StepCount);   // chunks [0,3), [3,6), [6,7): the last holds only sequence 0
-        Numerics.AssertClose(expected.Data, result.FinalState.Data, 1e-5, 1e-6, "final states across chunks");
+        Numerics.AssertClose(expected.FinalState.Data, result.FinalState.Data, 1e-5, 1e-6, "final states across chunks");
+        Assert.Equal(expected.FinalCell is null, result.FinalCell is null);
+        if (expected.FinalCell is { } c) Numerics.AssertClose(c.Data, result.FinalCell!.Data, 1e-5, 1e-6, "final cell states across chunks");
     }
+
+    public static IEnumerable<TheoryDataRow<string, CellKind>> BackendsAndCells() =>
+        from b in TestBackends.Names from c in Enum.GetValues<CellKind>() select new TheoryDataRow<string, CellKind>(b.Data, c);
 
     [Theory]
     [MemberData(nameof(Backends))]

@@ -20,6 +20,10 @@ public sealed class Seq2SeqTests
         ["2 layers relu, lengths, ce"] = (new RnnConfig(3, 5, 2, Activation.Relu), new RnnConfig(4, 5, 2, Activation.Relu, 4), 3, 4, 5, [4, 1, 3], [2, 5, 3], LossKind.CrossEntropy),
         ["bidirectional encoder into 2 layers, lengths, bce"] = (new RnnConfig(2, 3, 1, Activation.Tanh, Bidirectional: true), new RnnConfig(3, 3, 2, Activation.Tanh, 2), 3, 5, 3, [5, 2, 4], [3, 1, 2], LossKind.BinaryCrossEntropy),
         ["dropout 2 layers, lengths, mse"] = (new RnnConfig(2, 4, 2, Dropout: 0.3f), new RnnConfig(3, 4, 2, Activation.Tanh, 2, Dropout: 0.5f), 2, 4, 3, [2, 4], [3, 2], LossKind.Mse),
+        ["lstm: bidirectional encoder with a projection into 2 layers, lengths, ce"] = (new RnnConfig(2, 5, 1, Bidirectional: true, Cell: CellKind.Lstm, ProjSize: 3),
+            new RnnConfig(3, 5, 2, OutputSize: 3, Cell: CellKind.Lstm, ProjSize: 3), 3, 4, 3, [4, 2, 3], [3, 1, 2], LossKind.CrossEntropy),
+        ["gru: dropout 2 layers, lengths, mse"] = (new RnnConfig(2, 4, 2, Dropout: 0.3f, Cell: CellKind.Gru),
+            new RnnConfig(3, 4, 2, OutputSize: 2, Dropout: 0.5f, Cell: CellKind.Gru), 2, 4, 3, [2, 4], [3, 2], LossKind.Mse),
     };
 
     public static IEnumerable<object[]> GradientCases() =>
@@ -53,11 +57,11 @@ public sealed class Seq2SeqTests
         var encoder = ReferenceRnn.FromModel(model.Encoder);
         var decoder = ReferenceRnn.FromModel(model.Decoder);
         double[] xd = Numerics.ToDouble(x), dd = Numerics.ToDouble(d), td = Numerics.ToDouble(target);
-        var zeros = new double[ec.NumLayers * ec.Directions * batch * ec.HiddenSize];
+        var zeros = new double[ec.NumLayers * ec.Directions * batch * ec.StateSize];
         double Loss()
         {
-            var (_, final) = encoder.Forward(xd, zeros, batch, time, lengths, encoderMasks);
-            return decoder.Loss(dd, final, td, loss, batch, decoderTime, decoderLengths, decoderMasks);
+            var (_, final, finalCell) = encoder.Run(xd, zeros, null, batch, time, lengths, encoderMasks);
+            return decoder.Loss(dd, final, td, loss, batch, decoderTime, decoderLengths, decoderMasks, ec.HasCellState ? finalCell : null);
         }
         double expected = Loss();
         Assert.InRange(result.Loss, expected - 1e-5 * Math.Abs(expected) - 1e-7, expected + 1e-5 * Math.Abs(expected) + 1e-7);
@@ -79,7 +83,7 @@ public sealed class Seq2SeqTests
         var drawn = new Dictionary<(int, int), float[]>();
         for (int l = 0; l < config.NumLayers - 1; l++)
         for (int d = 0; d < config.Directions; d++)
-            drawn[(l, d)] = layout.Unpack(source.Next(layout.Rows * config.HiddenSize), config.HiddenSize);
+            drawn[(l, d)] = layout.Unpack(source.Next(layout.Rows * config.StateSize), config.StateSize);
         return (l, d) => drawn[(l, d)];
     }
 
