@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """`rnngpu train` and `rnngpu run` on a back end, against PyTorch, on a shape no test uses.
 
-    /usr/bin/python3 tools/check_against_pytorch.py --backend ilgpu-cpu
+    /usr/bin/python3 tools/check_against_pytorch.py --backend ilgpu-cpu [--cell rnn|lstm|gru]
 
-A 2-layer bidirectional relu RNN (input 7, hidden 19, head 3) on a packed batch of 5 sequences of
-lengths 13, 9, 13, 4, 1:
+A 2-layer bidirectional network (input 7, hidden 19, head 3): a relu nn.RNN, an nn.LSTM with proj_size 5,
+or an nn.GRU, on a packed batch of 5 sequences of lengths 13, 9, 13, 4, 1:
 1. `rnngpu train --backend cpu` for one tiny step writes the starting checkpoint;
 2. `rnngpu train --backend B --init` it: 3 full-batch SGD steps (momentum 0.9, clip 1.0, MSE);
-3. `rnngpu run --backend B` of the trained checkpoint on 4 new sequences of lengths 11, 2, 7, 11.
+3. `rnngpu run --backend B` of the trained checkpoint on 4 new sequences of lengths 11, 2, 7, 11 (with
+   the LSTM's --cell-state-output).
 PyTorch 1.13 repeats 2 and 3 in float64 from the same starting weights (nn.RNN, pack_padded_sequence,
 the masked mean squared error the engine documents, torch.optim.SGD, clip_grad_norm_), and the script
 fails unless the trained weights agree within 1e-3 and the outputs and final states within 1e-4
@@ -34,6 +35,7 @@ I, H, L, O = 7, 19, 2, 3
 TRAIN_LENGTHS = [13, 9, 13, 4, 1]
 RUN_LENGTHS = [11, 2, 7, 11]
 STEPS, LR, MOMENTUM, CLIP = 3, 0.1, 0.9, 1.0
+P = 5   # the LSTM's projection
 
 
 def read_safetensors(path):
@@ -57,9 +59,16 @@ def rnngpu(*args):
         sys.exit(f"rnngpu {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
 
 
-def torch_model(weights):
-    rnn = nn.RNN(I, H, num_layers=L, nonlinearity="relu", batch_first=True, bidirectional=True).double()
-    head = nn.Linear(2 * H, O).double()
+def torch_model(cell, weights):
+    kwargs = dict(num_layers=L, batch_first=True, bidirectional=True)
+    if cell == "lstm":
+        rnn = nn.LSTM(I, H, proj_size=P, **kwargs)
+    elif cell == "gru":
+        rnn = nn.GRU(I, H, **kwargs)
+    else:
+        rnn = nn.RNN(I, H, nonlinearity="relu", **kwargs)
+    rnn = rnn.double()
+    head = nn.Linear(2 * (P if cell == "lstm" else H), O).double()
     with torch.no_grad():
         for name, p in list(rnn.named_parameters()):
             p.copy_(torch.from_numpy(weights["rnn." + name]))
@@ -70,10 +79,10 @@ def torch_model(weights):
 
 def forward(rnn, head, x, lengths):
     packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
-    out, h_n = rnn(packed)
+    out, final = rnn(packed)
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
     mask = (torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]).double()
-    return head(out) * mask[:, :, None], h_n, mask
+    return head(out) * mask[:, :, None], final, mask
 
 
 def check(name, expected, actual, rtol):
@@ -88,7 +97,9 @@ def check(name, expected, actual, rtol):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", default="ilgpu-cpu")
-    backend = ap.parse_args().backend
+    ap.add_argument("--cell", default="rnn", choices=["rnn", "lstm", "gru"])
+    args = ap.parse_args()
+    backend, cell = args.backend, args.cell
     rng = np.random.default_rng(11)
     work = tempfile.mkdtemp(prefix="rnngpu-vs-torch-")
     p = lambda f: os.path.join(work, f)
@@ -102,14 +113,15 @@ def main():
     np.save(p("l2.npy"), np.array(RUN_LENGTHS, np.int32))
 
     data = ["--inputs", p("x.npy"), "--targets", p("y.npy"), "--lengths", p("l.npy")]
+    architecture = {"rnn": ["--nonlinearity", "relu"], "lstm": ["--cell", "lstm", "--proj-size", str(P)], "gru": ["--cell", "gru"]}[cell]
     rnngpu("train", *data, "--backend", "cpu", "--hidden", str(H), "--layers", str(L), "--bidirectional",
-           "--nonlinearity", "relu", "--optimizer", "sgd", "--lr", "1e-4", "--epochs", "1", "--seed", "7", "--save", p("init.safetensors"))
+           *architecture, "--optimizer", "sgd", "--lr", "1e-4", "--epochs", "1", "--seed", "7", "--save", p("init.safetensors"))
     rnngpu("train", *data, "--backend", backend, "--init", p("init.safetensors"), "--optimizer", "sgd", "--lr", str(LR),
            "--momentum", str(MOMENTUM), "--clip", str(CLIP), "--epochs", str(STEPS), "--save", p("trained.safetensors"))
     rnngpu("run", "--backend", backend, "--model", p("trained.safetensors"), "--inputs", p("x2.npy"), "--lengths", p("l2.npy"),
-           "--output", p("out.npy"), "--state-output", p("h.npy"))
+           "--output", p("out.npy"), "--state-output", p("h.npy"), *(["--cell-state-output", p("c.npy")] if cell == "lstm" else []))
 
-    rnn, head = torch_model(read_safetensors(p("init.safetensors")))
+    rnn, head = torch_model(cell, read_safetensors(p("init.safetensors")))
     params = list(rnn.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM)
     xt, yt = torch.from_numpy(x).double(), torch.from_numpy(y).double()
@@ -131,10 +143,13 @@ def main():
     for name, param in zip(names, params):
         ok &= check(f"train: {name}", param.detach().numpy(), trained[name], 1e-3)
     with torch.no_grad():
-        out, h_n, _ = forward(rnn, head, torch.from_numpy(x2).double(), RUN_LENGTHS)
+        out, final, _ = forward(rnn, head, torch.from_numpy(x2).double(), RUN_LENGTHS)
+    h_n, c_n = final if cell == "lstm" else (final, None)
     ok &= check("run: outputs", out.numpy(), np.load(p("out.npy")), 1e-4)
     ok &= check("run: final states", h_n.numpy(), np.load(p("h.npy")), 1e-4)
-    print(f"{backend}: {'matches' if ok else 'DOES NOT MATCH'} PyTorch {torch.__version__} ({work})")
+    if c_n is not None:
+        ok &= check("run: final cell states", c_n.numpy(), np.load(p("c.npy")), 1e-4)
+    print(f"{backend} {cell}: {'matches' if ok else 'DOES NOT MATCH'} PyTorch {torch.__version__} ({work})")
     sys.exit(0 if ok else 1)
 
 

@@ -36,6 +36,23 @@ internal static class CommonOptions
         return option.OneOf("tanh", "relu");
     }
 
+    public static Option<string> Cell()
+    {
+        var option = new Option<string>("--cell")
+        {
+            Description = "Recurrent cell: rnn (Elman, nn.RNN), lstm (nn.LSTM) or gru (nn.GRU) (default rnn)",
+            HelpName = "rnn|lstm|gru",
+        };
+        return option.OneOf("rnn", "lstm", "gru");
+    }
+
+    public static Option<int?> ProjSize() =>
+        new Option<int?>("--proj-size")
+        {
+            Description = "An LSTM's projection of h to P < hidden values (nn.LSTM's proj_size; default none)",
+            HelpName = "P",
+        }.AtLeast(1);
+
     /// <summary>A string option whose value, when given, must be one of <paramref name="values"/> (also offered as completions).</summary>
     public static Option<T> OneOf<T>(this Option<T> option, params string[] values)
     {

@@ -28,6 +28,8 @@ internal static class BenchCommand
         var layers = new Option<int>("--layers") { Description = "Stacked layers", DefaultValueFactory = _ => 1, HelpName = "L" }.AtLeast(1);
         var output = new Option<int>("--output") { Description = "Head output size (0: no head; the hidden states are the outputs)", DefaultValueFactory = _ => 0, HelpName = "O" }.AtLeast(0);
         var nonlinearity = CommonOptions.Nonlinearity("tanh");
+        var cell = CommonOptions.Cell();
+        var projSize = CommonOptions.ProjSize();
         var mode = new Option<string>("--mode")
         {
             Description = "op rnn: infer (forward into a reused output), infer-alloc (forward returning a fresh output), train (forward, loss, BPTT, SGD update) or both (infer and train)",
@@ -46,14 +48,26 @@ internal static class BenchCommand
         var backend = new BackendOptions();
         var command = new Command("bench", "Time an op (rnn: the forward pass and the training step; gemm; recurrence; step; stream) on random data; one JSON line per result")
         {
-            op, batch, seq, input, hidden, layers, output, nonlinearity, mode, m, n, k, warmup, iters, seed, invariant,
+            op, batch, seq, input, hidden, layers, output, nonlinearity, cell, projSize, mode, m, n, k, warmup, iters, seed, invariant,
         };
         backend.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            string cellName = result.GetValue(cell) ?? "rnn";
+            if (cellName != "rnn" && result.GetValue(op) is "recurrence" or "step")
+                result.AddError($"--op {result.GetValue(op)} times the Elman cell's kernels; time an {cellName} with --op rnn or --op stream");
+            if (cellName != "rnn" && result.IsGiven(nonlinearity))
+                result.AddError($"--nonlinearity applies to --cell rnn; the {cellName} cell has its own gates");
+            if (result.IsGiven(projSize) && cellName != "lstm")
+                result.AddError("--proj-size applies to --cell lstm");
+        });
         command.SetAction(parseResult =>
         {
             string o = parseResult.GetValue(op) ?? "rnn";
             var act = parseResult.GetValue(nonlinearity) is { } name ? ActivationNames.Parse(name) : Activation.Tanh;
-            var config = new RnnConfig(parseResult.GetValue(input), parseResult.GetValue(hidden), parseResult.GetValue(layers), act, parseResult.GetValue(output));
+            var config = new RnnConfig(parseResult.GetValue(input), parseResult.GetValue(hidden), parseResult.GetValue(layers), act, parseResult.GetValue(output),
+                Cell: CellKindNames.ParseCell(parseResult.GetValue(cell) ?? "rnn"), ProjSize: parseResult.GetValue(projSize) ?? 0);
+            config.Validate();
             var shape = new BenchShape(config, parseResult.GetValue(batch), parseResult.GetValue(seq), parseResult.GetValue(seed));
             int w = parseResult.GetValue(warmup) ?? Defaults[o].Warmup, its = parseResult.GetValue(iters) ?? Defaults[o].Iters;
 

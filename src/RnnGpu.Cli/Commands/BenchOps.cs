@@ -114,7 +114,8 @@ internal static class BenchOps
         return Line(acc, "rnn", timing, flops) with
         {
             Mode = mode, Batch = s.Batch, Seq = s.Seq, Input = c.InputSize, Hidden = c.HiddenSize, Layers = c.NumLayers,
-            Output = c.OutputSize, Nonlinearity = c.Nonlinearity.ToName(),
+            Output = c.OutputSize, Nonlinearity = c.Cell == CellKind.Rnn ? c.Nonlinearity.ToName() : null,
+            Cell = c.Cell == CellKind.Rnn ? null : c.Cell.ToName(), ProjSize = c.ProjSize > 0 ? c.ProjSize : null,
         };
     }
 

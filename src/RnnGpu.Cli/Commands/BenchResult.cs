@@ -15,6 +15,12 @@ internal sealed record BenchResult(
     int Iters, double MsPerIter, double MsMin, double MsMax, double Gflops,
     double? UsPerStep, double? BytesPerStep)
 {
+    /// <summary>The cell of op rnn and stream (lstm or gru); left out for the Elman cell, so its lines keep their shape.</summary>
+    public string? Cell { get; init; }
+
+    /// <summary>An LSTM's projection size, when it has one.</summary>
+    public int? ProjSize { get; init; }
+
     /// <summary>True when the run was batch-invariant; left out otherwise, so default lines keep their shape.</summary>
     public bool? BatchInvariant { get; init; }
 

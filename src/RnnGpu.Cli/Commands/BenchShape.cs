@@ -5,7 +5,10 @@ namespace RnnGpu.Cli.Commands;
 /// <summary>The model and batch a bench op runs on: x [Batch, Seq, I], the model's outputs [Batch, Seq, OutputWidth].</summary>
 internal sealed record BenchShape(RnnConfig Config, int Batch, int Seq, int Seed)
 {
-    /// <summary>One step of every layer: Σ over layers of 2·B·(in_l·H + H·H), plus the head's 2·B·H·O.</summary>
+    /// <summary>
+    /// One step of every layer and direction: Σ of 2·B·G·H·(in_l + S) (G gates, S the state size), an LSTM's projection
+    /// 2·B·H·P, plus the head's 2·B·D·S·O.
+    /// </summary>
     public double StepFlops
     {
         get
@@ -13,8 +16,8 @@ internal sealed record BenchShape(RnnConfig Config, int Batch, int Seq, int Seed
             var c = Config;
             double flops = 0;
             for (int l = 0; l < c.NumLayers; l++)
-                flops += 2.0 * Batch * ((double)c.LayerInputSize(l) * c.HiddenSize + (double)c.HiddenSize * c.HiddenSize);
-            if (c.HasHead) flops += 2.0 * Batch * c.HiddenSize * c.OutputSize;
+                flops += c.Directions * 2.0 * Batch * ((double)c.GateWidth * (c.LayerInputSize(l) + c.StateSize) + (double)c.HiddenSize * c.ProjSize);
+            if (c.HasHead) flops += 2.0 * Batch * c.LayerOutputSize * c.OutputSize;
             return flops;
         }
     }

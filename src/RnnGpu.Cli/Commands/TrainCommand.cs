@@ -33,6 +33,8 @@ internal static class TrainCommand
         var hidden = new Option<int?>("--hidden") { Description = "Hidden size (default 128 for text, 32 for numeric)", HelpName = "H" }.AtLeast(1);
         var layers = new Option<int?>("--layers") { Description = "Number of stacked layers (default 1)", HelpName = "L" }.AtLeast(1);
         var nonlinearity = CommonOptions.Nonlinearity("tanh");
+        var cell = CommonOptions.Cell();
+        var projSize = CommonOptions.ProjSize();
         var optimizer = new Option<string?>("--optimizer") { Description = "sgd or adam (default adam)", HelpName = "sgd|adam" };
         optimizer.OneOf("sgd", "adam");
         var lr = new Option<float?>("--lr") { Description = "Learning rate (default for text: 4e-3 adam, 0.5 sgd; for numeric: 1e-3 adam, 0.01 sgd)", HelpName = "RATE" }.Positive();
@@ -53,8 +55,8 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model: a character language model on the built-in corpus (no arguments) or --text FILE, or a sequence model on --inputs X.npy --targets Y.npy (--task many-to-many, many-to-one, one-to-many or encoder-decoder)")
         {
-            text, inputs, targets, task, lengths, targetLengths, decoderInputs, loss, hidden, bidirectional, dropout, layers, nonlinearity, optimizer, lr, momentum, weightDecay,
-            batchSize, bptt, clip, seed, init, save, epochs, steps, seqLength, sampleLength, temperature,
+            text, inputs, targets, task, lengths, targetLengths, decoderInputs, loss, hidden, bidirectional, dropout, layers, nonlinearity, cell, projSize, optimizer, lr, momentum,
+            weightDecay, batchSize, bptt, clip, seed, init, save, epochs, steps, seqLength, sampleLength, temperature,
         };
         backend.AddTo(command);
 
@@ -73,6 +75,11 @@ internal static class TrainCommand
                     result.AddError(numeric
                         ? $"{o.Name} applies to text training, not to --inputs/--targets"
                         : $"{o.Name} applies to numeric training with --inputs/--targets");
+            string cellName = result.GetValue(cell) ?? "rnn";
+            if (result.IsGiven(nonlinearity) && cellName != "rnn")
+                result.AddError($"--nonlinearity applies to --cell rnn; the {cellName} cell has its own gates");
+            if (result.IsGiven(projSize) && cellName != "lstm")
+                result.AddError("--proj-size applies to --cell lstm");
             if (result.IsGiven(momentum) && result.GetValue(optimizer) is not "sgd")
                 result.AddError("--momentum applies to --optimizer sgd (Adam has its own moments)");
             if (!numeric) return;
@@ -105,6 +112,8 @@ internal static class TrainCommand
                 Hidden = parseResult.GetValue(hidden),
                 Layers = parseResult.GetValue(layers),
                 Nonlinearity = parseResult.GetValue(nonlinearity),
+                Cell = parseResult.GetValue(cell),
+                ProjSize = parseResult.GetValue(projSize),
                 Optimizer = parseResult.GetValue(optimizer) ?? "adam",
                 LearningRate = parseResult.GetValue(lr),
                 Momentum = parseResult.GetValue(momentum),

@@ -74,11 +74,9 @@ internal static class EncoderDecoderTrainingJob
         if (s.InitPath is null)
         {
             int layers = s.Layers ?? 1, hidden = s.Hidden ?? SequenceTrainingJob.DefaultHidden;
-            var activation = ModelSetup.Nonlinearity(s);
-            float dropout = s.Dropout ?? 0f;
             int decoderInputs = data.DecoderInputs?.Shape[2] ?? data.OutputSize;
-            var encoder = new RnnConfig(data.InputSize, hidden, layers, activation, 0, s.Bidirectional, dropout);
-            var decoder = new RnnConfig(decoderInputs, hidden, layers * encoder.Directions, activation, data.OutputSize, false, dropout);
+            var encoder = ModelSetup.NewConfig(s, data.InputSize, hidden, layers, 0, s.Bidirectional);
+            var decoder = ModelSetup.NewConfig(s, decoderInputs, hidden, layers * encoder.Directions, data.OutputSize, bidirectional: false);
             return Seq2SeqModel.Create(encoder, decoder, accelerator, s.Seed, feedback);
         }
         var file = SafetensorsFile.Read(s.InitPath);

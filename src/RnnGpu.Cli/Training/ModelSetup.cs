@@ -12,7 +12,7 @@ internal static class ModelSetup
 {
     /// <summary>
     /// A new model of this architecture, or the --init checkpoint, whose architecture wins: then
-    /// --hidden, --layers, --nonlinearity, --bidirectional and --dropout, where given, must agree with it.
+    /// --hidden, --layers, --nonlinearity, --cell, --proj-size, --bidirectional and --dropout, where given, must agree with it.
     /// </summary>
     public static RnnModel CreateOrLoad(TrainSettings s, Accelerator accelerator, Func<RnnConfig> newConfig)
     {
@@ -43,6 +43,10 @@ internal static class ModelSetup
             throw new UsageException($"--layers {l} contradicts {s.InitPath}, which has {layers} layer(s) (leave --layers out to keep them)");
         if (s.Nonlinearity is { } n && ActivationNames.Parse(n) != c.Nonlinearity)
             throw new UsageException($"--nonlinearity {n} contradicts {s.InitPath}, which uses {c.Nonlinearity.ToName()}");
+        if (s.Cell is { } cell && CellKindNames.ParseCell(cell) != c.Cell)
+            throw new UsageException($"--cell {cell} contradicts {s.InitPath}, whose cell is {c.Cell.ToName()}");
+        if (s.ProjSize is { } p0 && p0 != c.ProjSize)
+            throw new UsageException($"--proj-size {p0} contradicts {s.InitPath}, whose projection is {(c.ProjSize > 0 ? c.ProjSize.ToString(CultureInfo.InvariantCulture) : "none")}");
         if (s.Bidirectional && !c.Bidirectional)
             throw new UsageException($"--bidirectional contradicts {s.InitPath}, whose layers run forward only");
         if (s.Dropout is { } p && p != c.Dropout)
@@ -50,6 +54,13 @@ internal static class ModelSetup
     }
 
     public static Activation Nonlinearity(TrainSettings s) => s.Nonlinearity is { } n ? ActivationNames.Parse(n) : Activation.Tanh;
+
+    public static CellKind Cell(TrainSettings s) => s.Cell is { } c ? CellKindNames.ParseCell(c) : CellKind.Rnn;
+
+    /// <summary>A new model's architecture: the sizes and head given, the cell, projection, nonlinearity, directions and dropout of the options.</summary>
+    public static RnnConfig NewConfig(TrainSettings s, int input, int hidden, int layers, int output, bool bidirectional,
+        HeadInput head = HeadInput.EveryStep) =>
+        new(input, hidden, layers, Nonlinearity(s), output, bidirectional, s.Dropout ?? 0f, head, Cell(s), s.ProjSize ?? 0);
 
     public static Optimizer CreateOptimizer(TrainSettings s, float adamDefault, float sgdDefault) => s.Optimizer switch
     {
@@ -65,7 +76,8 @@ internal static class ModelSetup
     };
 
     public static string DescribeModel(RnnConfig c) =>
-        $"hidden {c.HiddenSize}, {c.NumLayers} layer{(c.NumLayers == 1 ? "" : "s")}, {c.Nonlinearity.ToName()}, " +
+        (c.Cell == CellKind.Rnn ? $"rnn ({c.Nonlinearity.ToName()}), " : $"{c.Cell.ToName()}, ") +
+        $"hidden {c.HiddenSize}, " + (c.ProjSize > 0 ? $"projection {c.ProjSize}, " : "") + $"{c.NumLayers} layer{(c.NumLayers == 1 ? "" : "s")}, " +
         (c.Bidirectional ? "bidirectional, " : "") +
         (c.Dropout > 0 ? $"dropout {Show(c.Dropout)}, " : "") +
         (c.HasHead ? $"head {c.LayerOutputSize}->{c.OutputSize}" + (c.ManyToOne ? " on the final state" : "") : "no head");

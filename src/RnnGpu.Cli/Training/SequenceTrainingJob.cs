@@ -27,8 +27,8 @@ internal static class SequenceTrainingJob
 
         using var accelerator = ctx.OpenBackend(s.Backend);
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
-            new RnnConfig(data.InputSize, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), data.OutputSize,
-                s.Bidirectional, s.Dropout ?? 0f, s.Task == SequenceTask.ManyToOne ? HeadInput.FinalState : HeadInput.EveryStep));
+            ModelSetup.NewConfig(s, data.InputSize, s.Hidden ?? DefaultHidden, s.Layers ?? 1, data.OutputSize, s.Bidirectional,
+                s.Task == SequenceTask.ManyToOne ? HeadInput.FinalState : HeadInput.EveryStep));
         CheckAgainstModel(model.Config, s, xPath, yPath, data, loss);
         ModelSetup.NoteDropout(ctx, model.Config);
 

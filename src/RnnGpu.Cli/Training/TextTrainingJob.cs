@@ -34,7 +34,7 @@ internal static class TextTrainingJob
         using var accelerator = ctx.OpenBackend(s.Backend);
         var vocabulary = s.InitPath is null ? CharVocabulary.FromText(text) : null;
         using var model = ModelSetup.CreateOrLoad(s, accelerator, () =>
-            new RnnConfig(vocabulary!.Size, s.Hidden ?? DefaultHidden, s.Layers ?? 1, ModelSetup.Nonlinearity(s), vocabulary.Size, Dropout: s.Dropout ?? 0f));
+            ModelSetup.NewConfig(s, vocabulary!.Size, s.Hidden ?? DefaultHidden, s.Layers ?? 1, vocabulary.Size, bidirectional: false));
         if (vocabulary is null)
         {
             if (model.Vocabulary is null)

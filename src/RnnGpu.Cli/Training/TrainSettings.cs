@@ -21,6 +21,8 @@ internal sealed class TrainSettings
     public int? Hidden { get; init; }
     public int? Layers { get; init; }
     public string? Nonlinearity { get; init; }
+    public string? Cell { get; init; }
+    public int? ProjSize { get; init; }
     public string Optimizer { get; init; } = "adam";
     public float? LearningRate { get; init; }
     public float? Momentum { get; init; }
