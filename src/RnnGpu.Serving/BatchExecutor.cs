@@ -94,7 +94,7 @@ internal sealed partial class BatchExecutor
 
     private void Forward(RnnModel view, RnnConfig config, int n)
     {
-        int time = _batch[0].Steps, inSize = config.InputSize, hidden = config.HiddenSize, groups = config.NumLayers * config.Directions;
+        int time = _batch[0].Steps, inSize = config.InputSize, groups = config.NumLayers * config.Directions;
         var lengths = _lengths[n];
         bool anyState = false;
         for (int i = 0; i < n; i++)
@@ -104,22 +104,27 @@ internal sealed partial class BatchExecutor
         }
         var input = Grown(ref _input, n * time * inSize);
         for (int i = 0; i < n; i++) _batch[i].Input.Span.CopyTo(input.Slice(i * time * inSize));
+        Span<StatePart> parts = stackalloc StatePart[2];
+        parts = parts[..StateParts(config, n, parts)];
         Span<float> state = default;
         if (anyState)
         {
-            state = Grown(ref _state, groups * n * hidden);
+            state = Grown(ref _state, n * RequestChecks.StateLength(config));
             for (int i = 0; i < n; i++)
-            for (int g = 0; g < groups; g++)
             {
-                var row = state.Slice((g * n + i) * hidden, hidden);
                 var h0 = _batch[i].InitialState.Span;
-                if (h0.IsEmpty) row.Clear();
-                else h0.Slice(g * hidden, hidden).CopyTo(row);
+                foreach (var part in parts)
+                for (int g = 0; g < groups; g++)
+                {
+                    var row = state.Slice(part.BatchStart + (g * n + i) * part.Width, part.Width);
+                    if (h0.IsEmpty) row.Clear();
+                    else h0.Slice(part.RequestStart + g * part.Width, part.Width).CopyTo(row);
+                }
             }
         }
         int width = config.ManyToOne ? config.OutputSize : time * config.OutputWidth;
         var output = Grown(ref _output, n * width);
-        var final = Grown(ref _final, groups * n * hidden);
+        var final = Grown(ref _final, n * RequestChecks.StateLength(config));
         var layout = _layouts[n];
         if (layout is null || !layout.SortedLengths.AsSpan().SequenceEqual(lengths))
             _layouts[n] = layout = StepLayout.ForLengths(n, time, lengths);
@@ -131,9 +136,26 @@ internal sealed partial class BatchExecutor
             output.Slice(i * width, own.Length).CopyTo(own);
             var h = r.FinalState.Span;
             if (h.IsEmpty) continue;
-            for (int g = 0; g < groups; g++) final.Slice((g * n + i) * hidden, hidden).CopyTo(h.Slice(g * hidden, hidden));
+            foreach (var part in parts)
+            for (int g = 0; g < groups; g++)
+                final.Slice(part.BatchStart + (g * n + i) * part.Width, part.Width).CopyTo(h.Slice(part.RequestStart + g * part.Width, part.Width));
         }
     }
+
+    /// <summary>
+    /// The parts of a state: h, then an LSTM's c. A request's holds each as [L * D, width] from RequestStart; a batch of n's,
+    /// as ForwardSorted reads and writes it, as [L * D, n, width] from BatchStart.
+    /// </summary>
+    private static int StateParts(RnnConfig config, int n, Span<StatePart> parts)
+    {
+        int groups = config.NumLayers * config.Directions, s = config.StateSize;
+        parts[0] = new StatePart(s, 0, 0);
+        if (!config.HasCellState) return 1;
+        parts[1] = new StatePart(config.HiddenSize, groups * s, groups * n * s);
+        return 2;
+    }
+
+    private readonly record struct StatePart(int Width, int RequestStart, int BatchStart);
 
     /// <summary>Workspaces are kept per power-of-two length (capped at the limit), so nearby lengths share one.</summary>
     private int LengthBucket(int time) => Math.Min((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)time), Math.Max(time, _options.MaxSequenceLength));

@@ -16,8 +16,8 @@ internal static class RequestChecks
         if (!initialState.IsEmpty)
         {
             if (initialState.Length != state)
-                throw new ShapeException($"initial state has {initialState.Length} values, expected {config.NumLayers * config.Directions} (layers x directions) x hidden {config.HiddenSize}");
-            CheckFinite(initialState, "initial state", config.HiddenSize);
+                throw new ShapeException($"initial state has {initialState.Length} values, expected {DescribeState(config, config.NumLayers * config.Directions, "layers x directions")}");
+            CheckFinite(initialState, "initial state", config.StateSize);
         }
         if (outputLength != OutputLength(config, steps))
             throw new ShapeException($"output has room for {outputLength} values, expected {OutputLength(config, steps)}");
@@ -38,8 +38,14 @@ internal static class RequestChecks
         && r.Output.Length == OutputLength(config, r.Steps)
         && (r.FinalState.IsEmpty || r.FinalState.Length == StateLength(config));
 
-    /// <summary>[L * D, H].</summary>
-    public static int StateLength(RnnConfig config) => config.NumLayers * config.Directions * config.HiddenSize;
+    /// <summary>One sequence's state: h [L * D, S], then an LSTM's c [L * D, H].</summary>
+    public static int StateLength(RnnConfig config) =>
+        config.NumLayers * config.Directions * (config.StateSize + (config.HasCellState ? config.HiddenSize : 0));
+
+    /// <summary>What a state of <paramref name="rows"/> rows holds, for errors: "2 (layers x directions) x hidden 8", with an LSTM's c after h.</summary>
+    public static string DescribeState(RnnConfig config, int rows, string rowsMeaning) => config.HasCellState
+        ? $"h {rows} ({rowsMeaning}) x {config.StateSize}, then c {rows} x hidden {config.HiddenSize}"
+        : $"{rows} ({rowsMeaning}) x hidden {config.HiddenSize}";
 
     /// <summary>[steps, O], or [O] many-to-one.</summary>
     public static int OutputLength(RnnConfig config, int steps) => config.ManyToOne ? config.OutputSize : steps * config.OutputWidth;

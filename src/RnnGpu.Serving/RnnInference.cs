@@ -58,8 +58,9 @@ public sealed partial class RnnInference : IDisposable
     internal int QueuedRequests => _queue.Count;
 
     /// <summary>
-    /// Runs one sequence: input [steps, I] from initial state [L * D, H] (zeros when null). Returns the
-    /// outputs [steps, O] (or [O] many-to-one), the final state and the version of the model that ran it.
+    /// Runs one sequence: input [steps, I] from initial state h [L * D, S], then for an LSTM c [L * D, H], in one array (zeros
+    /// when null). Returns the outputs [steps, O] (or [O] many-to-one), the final state (h and an LSTM's c) and the version of
+    /// the model that ran it.
     /// </summary>
     public async Task<Prediction> PredictAsync(float[] input, int steps, float[]? initialState = null, CancellationToken ct = default)
     {
@@ -68,13 +69,12 @@ public sealed partial class RnnInference : IDisposable
         var output = new float[RequestChecks.OutputLength(config, steps)];
         var final = new float[RequestChecks.StateLength(config)];
         long version = await PredictIntoAsync(input, steps, output, final, initialState, ct).ConfigureAwait(false);
-        int[] outputShape = config.ManyToOne ? [config.OutputSize] : [steps, config.OutputWidth];
-        return new Prediction(output, outputShape, final, [config.NumLayers * config.Directions, config.HiddenSize], version);
+        return Prediction.Of(config, output, steps, final, config.NumLayers * config.Directions, version);
     }
 
     /// <summary>
     /// <see cref="PredictAsync"/> into the caller's buffers, allocating nothing once warm: output
-    /// [steps, O] (or [O] many-to-one), final state [L * D, H] or empty. Returns the model version.
+    /// [steps, O] (or [O] many-to-one), final state (h [L * D, S], then an LSTM's c [L * D, H]) or empty. Returns the model version.
     /// Cancelling withdraws a request that is still queued; one already running finishes. Throws
     /// <see cref="ShapeException"/> for bad input and <see cref="ServingOverloadedException"/> when the queue is full.
     /// </summary>

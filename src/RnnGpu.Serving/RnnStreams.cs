@@ -49,8 +49,7 @@ public sealed class RnnStreams
             var output = new float[RequestChecks.OutputLength(config, steps)];
             // The state is read into the batch before the final state is written back: one array serves both.
             long version = await _inference.PredictIntoAsync(input, steps, output, stream.State, stream.State, ct).ConfigureAwait(false);
-            int[] shape = config.ManyToOne ? [config.OutputSize] : [steps, config.OutputWidth];
-            return new Prediction(output, shape, (float[])stream.State.Clone(), [config.NumLayers, config.HiddenSize], version);
+            return Prediction.Of(config, output, steps, (float[])stream.State.Clone(), config.NumLayers, version);
         }
         finally
         {
@@ -58,7 +57,7 @@ public sealed class RnnStreams
         }
     }
 
-    /// <summary>The stream's state [L, H], to save it or move it elsewhere.</summary>
+    /// <summary>The stream's state (h [L, S], then an LSTM's c [L, H]), to save it or move it elsewhere.</summary>
     public float[] GetState(string id)
     {
         var stream = Find(id);
@@ -74,7 +73,7 @@ public sealed class RnnStreams
         }
     }
 
-    /// <summary>Replaces the stream's state [L, H] with a saved one.</summary>
+    /// <summary>Replaces the stream's state (h [L, S], then an LSTM's c [L, H]) with a saved one.</summary>
     public void SetState(string id, float[] state)
     {
         var stream = Find(id);
@@ -83,8 +82,13 @@ public sealed class RnnStreams
         {
             CheckFits(id, stream);
             if (state.Length != stream.State.Length)
-                throw new ShapeException($"stream state has {state.Length} values, expected layers {_inference.Model.Config.NumLayers} x hidden {_inference.Model.Config.HiddenSize}");
-            RequestChecks.CheckFinite(state, "stream state", _inference.Model.Config.HiddenSize);
+            {
+                var config = _inference.Model.Config;
+                throw new ShapeException(config.HasCellState
+                    ? $"stream state has {state.Length} values, expected {RequestChecks.DescribeState(config, config.NumLayers, "layers")}"
+                    : $"stream state has {state.Length} values, expected layers {config.NumLayers} x hidden {config.HiddenSize}");
+            }
+            RequestChecks.CheckFinite(state, "stream state", _inference.Model.Config.StateSize);
             state.CopyTo(stream.State, 0);
         }
         finally

@@ -10,6 +10,15 @@ public sealed record ServedModelInfo(long Version, RnnConfig Config, string Devi
 
 /// <summary>
 /// One request's result: Output [steps, O] (O = <see cref="RnnConfig.OutputWidth"/>), or [O] for a
-/// many-to-one model; FinalState [L * D, H]; the version of the model that computed both.
+/// many-to-one model; FinalState h [L * D, S] (StateShape); an LSTM's FinalCell c [L * D, H] (null for the other cells); the
+/// version of the model that computed them.
 /// </summary>
-public sealed record Prediction(float[] Output, int[] OutputShape, float[] FinalState, int[] StateShape, long ModelVersion);
+public sealed record Prediction(float[] Output, int[] OutputShape, float[] FinalState, int[] StateShape, long ModelVersion, float[]? FinalCell = null)
+{
+    internal static Prediction Of(RnnConfig config, float[] output, int steps, float[] state, int rows, long version)
+    {
+        int[] outputShape = config.ManyToOne ? [config.OutputSize] : [steps, config.OutputWidth];
+        var (h, c) = ServedState.Split(config, state);
+        return new Prediction(output, outputShape, h, [rows, config.StateSize], version, c);
+    }
+}

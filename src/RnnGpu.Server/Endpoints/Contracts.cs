@@ -2,11 +2,12 @@ namespace RnnGpu.Server.Endpoints;
 
 // The JSON bodies the service sends, camelCase on the wire. Output is [steps][O], or [O] for a many-to-one model.
 
-public sealed record PredictResponse(object Output, float[][] FinalState, long ModelVersion);
+public sealed record PredictResponse(object Output, float[][] FinalState, long ModelVersion, float[][]? FinalCellState = null);
 
 public sealed record StepResponse(object Output, long ModelVersion);
 
-public sealed record StateResponse(float[][] State);
+/// <summary>A stream's h [L][S] and, for an LSTM, its c [L][H] (left out for the other cells).</summary>
+public sealed record StateResponse(float[][] State, float[][]? CellState = null);
 
 public sealed record StreamCreated(string Id);
 
@@ -16,4 +17,5 @@ public sealed record ReloadResponse(long ModelVersion, DateTimeOffset LoadedAt);
 public sealed record HealthResponse(string Status, long ModelVersion, string Backend, string Device, DateTimeOffset LoadedAt, ModelShape Config, int Streams);
 
 public sealed record ModelShape(
-    int InputSize, int HiddenSize, int NumLayers, string Nonlinearity, int OutputSize, int OutputWidth, bool Bidirectional, bool ManyToOne);
+    int InputSize, int HiddenSize, int NumLayers, string Nonlinearity, int OutputSize, int OutputWidth, bool Bidirectional, bool ManyToOne,
+    string Cell, int ProjSize);

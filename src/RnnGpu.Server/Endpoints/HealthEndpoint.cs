@@ -1,4 +1,5 @@
 using RnnGpu.Accelerators;
+using RnnGpu.Model;
 using RnnGpu.Serving;
 
 namespace RnnGpu.Server.Endpoints;
@@ -10,7 +11,8 @@ public static class HealthEndpoint
     {
         var m = inference.Model;
         var c = m.Config;
-        var shape = new ModelShape(c.InputSize, c.HiddenSize, c.NumLayers, c.Nonlinearity.ToName(), c.OutputSize, c.OutputWidth, c.Bidirectional, c.ManyToOne);
+        var shape = new ModelShape(c.InputSize, c.HiddenSize, c.NumLayers, c.Nonlinearity.ToName(), c.OutputSize, c.OutputWidth, c.Bidirectional, c.ManyToOne,
+            c.Cell.ToName(), c.ProjSize);
         return new HealthResponse("ok", m.Version, inference.Options.Backend, m.Device, m.LoadedAt, shape, streams.Count);
     });
 }

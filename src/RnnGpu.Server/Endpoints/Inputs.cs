@@ -16,10 +16,36 @@ public static class Inputs
         return input;
     }
 
-    /// <summary>A state field: [<paramref name="rows"/>, H], or null when absent and optional.</summary>
-    public static Matrix? State(JsonElement body, string name, RnnConfig config, int rows, string rowsMeaning, bool required)
+    /// <summary>A state field: h [<paramref name="rows"/>, S], or null when absent and optional.</summary>
+    public static Matrix? State(JsonElement body, string name, RnnConfig config, int rows, string rowsMeaning, bool required) =>
+        Rows(Matrix.Read(body, name, config.StateSize, config.ProjSize > 0 ? "the model's projection size" : "the model's hidden size", required),
+            name, rows, rowsMeaning);
+
+    /// <summary>
+    /// An LSTM's cell-state field: c [<paramref name="rows"/>, H], required with <paramref name="required"/>; null when absent and
+    /// optional. A model without a cell state refuses one.
+    /// </summary>
+    public static Matrix? CellState(JsonElement body, string name, RnnConfig config, int rows, string rowsMeaning, bool required)
     {
-        var state = Matrix.Read(body, name, config.HiddenSize, "the model's hidden size", required);
+        if (!config.HasCellState)
+        {
+            if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out _))
+                throw ApiException.BadRequest($"'{name}' applies to an LSTM; the served model is a {config.Cell.ToName()}, which has no cell state");
+            return null;
+        }
+        return Rows(Matrix.Read(body, name, config.HiddenSize, "the model's hidden size", required), name, rows, rowsMeaning);
+    }
+
+    /// <summary>h then an LSTM's c, as the serving library takes a state; null when neither is given (a c without h starts h at zeros).</summary>
+    public static float[]? Joined(RnnConfig config, Matrix? h, Matrix? c, int rows)
+    {
+        if (h is null && c is null) return null;
+        var hData = h?.Data ?? new float[rows * config.StateSize];
+        return c is null ? (config.HasCellState ? [.. hData, .. new float[rows * config.HiddenSize]] : hData) : [.. hData, .. c.Data];
+    }
+
+    private static Matrix? Rows(Matrix? state, string name, int rows, string rowsMeaning)
+    {
         if (state is not null && state.Rows != rows)
             throw ApiException.BadRequest($"'{name}' has {state.Rows} rows, expected {rows} ({rowsMeaning})");
         return state;

@@ -3,7 +3,10 @@ using RnnGpu.Serving;
 
 namespace RnnGpu.Server.Endpoints;
 
-/// <summary>POST /v1/predict {"input": [steps][I], "initialState"?: [L * D][H]} → {"output", "finalState", "modelVersion"}.</summary>
+/// <summary>
+/// POST /v1/predict {"input": [steps][I], "initialState"?: [L * D][S], "initialCellState"?: [L * D][H] (LSTM)} →
+/// {"output", "finalState", "finalCellState" (LSTM), "modelVersion"}.
+/// </summary>
 public static class PredictEndpoint
 {
     public static void Map(IEndpointRouteBuilder v1) => v1.MapPost("/predict", Predict);
@@ -16,7 +19,9 @@ public static class PredictEndpoint
         var input = Inputs.Sequence(body.RootElement, config, inference.Options.MaxSequenceLength);
         int groups = config.NumLayers * config.Directions;
         var state = Inputs.State(body.RootElement, "initialState", config, groups, "layers x directions", required: false);
-        var p = await inference.PredictAsync(input.Data, input.Rows, state?.Data, ct);
-        return new PredictResponse(Rows.Of(p.Output, p.OutputShape), Rows.Split(p.FinalState, p.StateShape[^1]), p.ModelVersion);
+        var cell = Inputs.CellState(body.RootElement, "initialCellState", config, groups, "layers x directions", required: false);
+        var p = await inference.PredictAsync(input.Data, input.Rows, Inputs.Joined(config, state, cell, groups), ct);
+        return new PredictResponse(Rows.Of(p.Output, p.OutputShape), Rows.Split(p.FinalState, p.StateShape[^1]), p.ModelVersion,
+            p.FinalCell is { } c ? Rows.Split(c, config.HiddenSize) : null);
     }
 }

@@ -19,7 +19,11 @@ public static class StreamEndpoints
         });
         v1.MapPost("/streams/{id}/step", Step);
         v1.MapGet("/streams/{id}/state", (string id, RnnStreams streams, RnnInference inference) =>
-            new StateResponse(Rows.Split(streams.GetState(id), inference.Model.Config.HiddenSize)));
+        {
+            var config = inference.Model.Config;
+            var (h, c) = ServedState.Split(config, streams.GetState(id));
+            return new StateResponse(Rows.Split(h, config.StateSize), c is null ? null : Rows.Split(c, config.HiddenSize));
+        });
         v1.MapPut("/streams/{id}/state", SetState);
         v1.MapDelete("/streams/{id}", (string id, RnnStreams streams) =>
             streams.Delete(id) ? Results.NoContent() : throw new StreamNotFoundException(id));
@@ -39,7 +43,8 @@ public static class StreamEndpoints
         using var body = await RequestBody.ReadJsonAsync(http.Request, server.MaxRequestBodyBytes, http.RequestAborted);
         var config = inference.Model.Config;
         var state = Inputs.State(body.RootElement, "state", config, config.NumLayers, "layers", required: true)!;
-        streams.SetState(id, state.Data);
+        var cell = Inputs.CellState(body.RootElement, "cellState", config, config.NumLayers, "layers", required: true);
+        streams.SetState(id, Inputs.Joined(config, state, cell, config.NumLayers)!);
         return Results.NoContent();
     }
 }

@@ -12,16 +12,18 @@ namespace RnnGpu.Tests.Serving;
 [Collection(nameof(ServingAllocationTests))]
 public sealed class ServingAllocationTests
 {
-    private static readonly RnnConfig Config = new(4, 16, 2, Activation.Tanh, OutputSize: 3);
-
-    [Fact]
-    public async Task A_warm_request_into_callers_buffers_allocates_nothing()
+    [Theory]
+    [InlineData(CellKind.Rnn)]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    public async Task A_warm_request_into_callers_buffers_allocates_nothing(CellKind cell)
     {
+        var config = new RnnConfig(4, 16, 2, Activation.Tanh, OutputSize: 3, Cell: cell);
         using var models = new ServedModels();
-        using var service = ServedModels.Serve(models.Checkpoint(Config, 3), maxBatch: 1);
+        using var service = ServedModels.Serve(models.Checkpoint(config, 3), maxBatch: 1);
         var input = Numerics.Random(new Random(2), 20 * 4);
         var output = new float[20 * 3];
-        var final = new float[2 * 16];
+        var final = new float[2 * 16 * (cell == CellKind.Lstm ? 2 : 1)];   // h, then an LSTM's c
         var ct = TestContext.Current.CancellationToken;
         for (int i = 0; i < 200; i++) await service.PredictIntoAsync(input, 20, output, final, ct: ct);
 

@@ -13,7 +13,12 @@ public sealed class ServingStreamTests
         new(5, 24, 2, Activation.Tanh, OutputSize: 3),
         new(3, 17, 3, Activation.Relu, OutputSize: 2, HeadInput: HeadInput.FinalState),
         new(4, 9),
+        new(3, 8, 2, OutputSize: 2, Cell: CellKind.Lstm, ProjSize: 5),
+        new(4, 6, 2, OutputSize: 3, HeadInput: HeadInput.FinalState, Cell: CellKind.Gru),
     ];
+
+    /// <summary>A result's whole state as streams hold it: h, then an LSTM's c.</summary>
+    private static float[] State(Prediction p) => p.FinalCell is { } c ? [.. p.FinalState, .. c] : p.FinalState;
 
     public static IEnumerable<TheoryDataRow<int>> ConfigIndices() => Enumerable.Range(0, Configs.Length).Select(i => new TheoryDataRow<int>(i));
 
@@ -45,14 +50,15 @@ public sealed class ServingStreamTests
         }
         if (config.ManyToOne) Assert.Equal(whole.Output, outputs.TakeLast(config.OutputSize));
         else Assert.Equal(whole.Output, outputs);
-        Assert.Equal(whole.FinalState, streams.GetState(a));
+        Assert.Equal(State(whole), streams.GetState(a));
+        Assert.Equal(config.HasCellState, whole.FinalCell is not null);
 
         // A state saved halfway and restored into a new stream continues exactly.
         string c = streams.Create();
         var firstHalf = await service.PredictAsync(x[..(8 * inSize)], 8, ct: ct);
-        streams.SetState(c, firstHalf.FinalState);
+        streams.SetState(c, State(firstHalf));
         var rest = await streams.StepAsync(c, x[(8 * inSize)..], total - 8, ct);
-        Assert.Equal(whole.FinalState, rest.FinalState);
+        Assert.Equal(State(whole), State(rest));
         if (!config.ManyToOne) Assert.Equal(whole.Output.AsSpan(8 * config.OutputWidth).ToArray(), rest.Output);
         Assert.Equal(3, streams.Count);
     }
