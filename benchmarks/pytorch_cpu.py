@@ -2,10 +2,10 @@
 """The reference side of benchmarks/compare_pytorch.sh: PyTorch 1.13 (and numpy/OpenBLAS for GEMM) on
 the CPU, timed like `rnngpu bench`, taking the same options and printing the same JSON line per result.
 
-  --op rnn     nn.RNN(tanh, batch_first=True), no head. infer: forward under no_grad;
+  --op rnn     nn.RNN(tanh, batch_first=True), nn.LSTM or nn.GRU (--cell), no head. infer: forward under no_grad;
                train: forward, MSE loss against a random target, backward, one SGD step (lr 1e-4).
   --op gemm    numpy float32 A [M, K] @ B [K, N] (OpenBLAS; set OPENBLAS_NUM_THREADS before starting).
-  --op stream  one step of nn.RNN under no_grad: x [B, 1, I] with the state carried, in microseconds.
+  --op stream  one step of the cell under no_grad: x [B, 1, I] with the state carried, in microseconds.
 
 Each timed iteration is measured on its own and the median is reported, like rnngpu's. --threads sets
 torch.set_num_threads (default 2, both cores, as the engine's CPU back end uses). This torch build
@@ -37,6 +37,7 @@ def parse_args():
     p.add_argument("--input", type=int, default=64)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
     p.add_argument("--mode", choices=["train", "infer", "both"], default="both")
     p.add_argument("--m", type=int)
     p.add_argument("--n", type=int)
@@ -87,17 +88,36 @@ def line(a, backend, device, op, ms, flops, **fields):
             "gflops": significant(flops / (median * 1e6), 4)}
 
 
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
 def step_flops(a, batch):
-    """One step of every layer: 2*B*(in*H + H*H) per layer, as rnngpu counts."""
-    return sum(2.0 * batch * ((a.input if l == 0 else a.hidden) * a.hidden + a.hidden * a.hidden) for l in range(a.layers))
+    """One step of every layer: 2*B*G*H*(in + H) per layer (G gates), as rnngpu counts."""
+    g = GATES[a.cell]
+    return sum(2.0 * batch * g * a.hidden * ((a.input if l == 0 else a.hidden) + a.hidden) for l in range(a.layers))
+
+
+def make_cell(a):
+    if a.cell == "lstm":
+        return torch.nn.LSTM(a.input, a.hidden, a.layers, batch_first=True)
+    if a.cell == "gru":
+        return torch.nn.GRU(a.input, a.hidden, a.layers, batch_first=True)
+    return torch.nn.RNN(a.input, a.hidden, a.layers, nonlinearity="tanh", batch_first=True)
+
+
+def shape_fields(a, batch, seq):
+    """The shape fields of rnngpu's line: an Elman cell's nonlinearity, or the cell."""
+    fields = {"batch": batch, "seq": seq, "input": a.input, "hidden": a.hidden, "layers": a.layers, "output": 0}
+    fields.update({"nonlinearity": "tanh"} if a.cell == "rnn" else {"cell": a.cell})
+    return fields
 
 
 def rnn_lines(a, device):
-    rnn = torch.nn.RNN(a.input, a.hidden, a.layers, nonlinearity="tanh", batch_first=True)
+    rnn = make_cell(a)
     x = torch.rand(a.batch, a.seq, a.input) * 2 - 1
     y = torch.rand(a.batch, a.seq, a.hidden) * 2 - 1
     sgd = torch.optim.SGD(rnn.parameters(), lr=1e-4)
-    shape = {"batch": a.batch, "seq": a.seq, "input": a.input, "hidden": a.hidden, "layers": a.layers, "output": 0, "nonlinearity": "tanh"}
+    shape = shape_fields(a, a.batch, a.seq)
 
     def infer():
         with torch.no_grad():
@@ -125,17 +145,17 @@ def gemm_line(a):
 
 
 def stream_line(a, device):
-    rnn = torch.nn.RNN(a.input, a.hidden, a.layers, nonlinearity="tanh", batch_first=True)
+    rnn = make_cell(a)
     x = torch.rand(a.batch, 1, a.input) * 2 - 1
-    state = {"h": torch.zeros(a.layers, a.batch, a.hidden)}
+    zeros = torch.zeros(a.layers, a.batch, a.hidden)
+    state = {"h": (zeros, zeros.clone()) if a.cell == "lstm" else zeros}
 
     def step():
         with torch.no_grad():
             _, state["h"] = rnn(x, state["h"])
 
     ms = time_ms(a.warmup, a.iters, step)
-    result = line(a, "torch-cpu", device, "stream", ms, step_flops(a, a.batch), mode="infer", batch=a.batch, seq=1,
-                  input=a.input, hidden=a.hidden, layers=a.layers, output=0, nonlinearity="tanh")
+    result = line(a, "torch-cpu", device, "stream", ms, step_flops(a, a.batch), mode="infer", **shape_fields(a, a.batch, 1))
     result["us_per_step"] = significant(statistics.median(ms) * 1e3, 4)
     return result
 

@@ -24,6 +24,9 @@ public sealed class BatchInvarianceTests
         new(6, 256, 1, Activation.Tanh, OutputSize: 5),
         new(3, 300, 2, Activation.Relu, OutputSize: 2, Bidirectional: true),
         new(2, 37, 3, Activation.Tanh, Bidirectional: true),
+        new(3, 37, 2, OutputSize: 3, Bidirectional: true, Cell: CellKind.Lstm, ProjSize: 11),
+        new(4, 100, 2, OutputSize: 2, HeadInput: HeadInput.FinalState, Cell: CellKind.Gru),
+        new(5, 256, 1, OutputSize: 3, Cell: CellKind.Lstm),
     ];
 
     public static TheoryData<string> BackendNames => TestBackends.Names;
@@ -192,7 +195,7 @@ public sealed class BatchInvarianceTests
     {
         using var model = RnnModel.Create(config, acc, seed);
         var rng = new Random(seed);
-        int groups = config.NumLayers * config.Directions, hidden = config.HiddenSize, inSize = config.InputSize;
+        int groups = config.NumLayers * config.Directions, hidden = config.StateSize, cells = config.HiddenSize, inSize = config.InputSize;
         foreach (int batch in Batches)
         {
             bool uniform = batch % 2 == 0, withState = batch % 4 == 1;
@@ -225,8 +228,13 @@ public sealed class BatchInvarianceTests
                 int rowStride = config.ManyToOne ? config.OutputSize : Time * config.OutputWidth;
                 AssertBits(alone.Output.Data, batched.Output.Data.AsSpan(b * rowStride, width), $"{where}: output");
                 for (int g = 0; g < groups; g++)
+                {
                     AssertBits(alone.FinalState.Data.AsSpan(g * hidden, hidden), batched.FinalState.Data.AsSpan((g * batch + b) * hidden, hidden),
                         $"{where}: final state of layer-direction {g}");
+                    if (config.HasCellState)
+                        AssertBits(alone.FinalCell!.Data.AsSpan(g * cells, cells), batched.FinalCell!.Data.AsSpan((g * batch + b) * cells, cells),
+                            $"{where}: final cell state of layer-direction {g}");
+                }
             }
         }
     }
