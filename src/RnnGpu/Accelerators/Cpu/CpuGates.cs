@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -6,32 +5,46 @@ namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
 /// The LSTM's and GRU's gate kernels after a step's product, row by row (the formulas of <see cref="Accelerator.LstmPointwiseForwardCore"/>
-/// and the three others). σ and tanh are System.Numerics.Tensors' vector versions; the backward products are 8-lane
-/// vectors with a scalar tail of the same formula. Each row's result depends on its own values only, so a row computes
-/// the same at every batch size.
+/// and the three others), one pass over each row in 8-lane vectors: tanh is <see cref="CpuTanh"/>'s, inlined, and
+/// σ(x) = (1 + tanh(x / 2)) / 2, so a gate costs one tanh; the columns past the last 8 take the same formulas on one lane
+/// (MathF.Tanh). Each row's result depends on its own values only, so a row computes the same at every batch size.
 /// </summary>
 internal static unsafe class CpuGates
 {
-    [ThreadStatic] private static float[]? _row;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Sigmoid(Vector256<float> x) =>
+        Vector256.FusedMultiplyAdd(CpuTanh.Of(x * Vector256.Create(0.5f)), Vector256.Create(0.5f), Vector256.Create(0.5f));
 
-    private static Span<float> RowScratch(int length) => (_row is { } r && r.Length >= length ? r : _row = new float[length]).AsSpan(0, length);
+    private static float Sigmoid(float x) => 0.5f + 0.5f * MathF.Tanh(0.5f * x);
 
     /// <summary>gates [batch, 4H]: i, f, g, o activated in place; c = f ⊙ cPrev + i ⊙ g; m = o ⊙ tanh(c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LstmForward(int batch, int hidden, float* gates, float* cPrev, float* c, float* m)
     {
         int h = hidden;
         for (int b = 0; b < batch; b++)
         {
-            var row = new Span<float>(gates + (long)b * 4 * h, 4 * h);
-            var cRow = new Span<float>(c + (long)b * h, h);
-            var mRow = new Span<float>(m + (long)b * h, h);
-            TensorPrimitives.Sigmoid(row[..(2 * h)], row[..(2 * h)]);
-            TensorPrimitives.Tanh(row.Slice(2 * h, h), row.Slice(2 * h, h));
-            TensorPrimitives.Sigmoid(row.Slice(3 * h, h), row.Slice(3 * h, h));
-            TensorPrimitives.Multiply(row.Slice(h, h), new ReadOnlySpan<float>(cPrev + (long)b * h, h), cRow);
-            TensorPrimitives.FusedMultiplyAdd(row[..h], row.Slice(2 * h, h), cRow, cRow);
-            TensorPrimitives.Tanh(cRow, mRow);
-            TensorPrimitives.Multiply(mRow, row.Slice(3 * h, h), mRow);
+            float* gi = gates + (long)b * 4 * h, gf = gi + h, gg = gf + h, go = gg + h;
+            float* cp = cPrev + (long)b * h, cr = c + (long)b * h, mr = m + (long)b * h;
+            int j = 0;
+            for (; j + 8 <= h; j += 8)
+            {
+                var i = Sigmoid(Vector256.Load(gi + j));
+                var f = Sigmoid(Vector256.Load(gf + j));
+                var g = CpuTanh.Of(Vector256.Load(gg + j));
+                var o = Sigmoid(Vector256.Load(go + j));
+                var cell = Vector256.FusedMultiplyAdd(f, Vector256.Load(cp + j), i * g);
+                i.Store(gi + j); f.Store(gf + j); g.Store(gg + j); o.Store(go + j);
+                cell.Store(cr + j);
+                (o * CpuTanh.Of(cell)).Store(mr + j);
+            }
+            for (; j < h; j++)
+            {
+                float i = Sigmoid(gi[j]), f = Sigmoid(gf[j]), g = MathF.Tanh(gg[j]), o = Sigmoid(go[j]);
+                float cell = f * cp[j] + i * g;
+                (gi[j], gf[j], gg[j], go[j], cr[j]) = (i, f, g, o, cell);
+                mr[j] = o * MathF.Tanh(cell);
+            }
         }
     }
 
@@ -40,60 +53,63 @@ internal static unsafe class CpuGates
     public static void LstmBackward(int batch, int hidden, float* gates, float* cPrev, float* c, float* dm, float* dc, float* dGates)
     {
         int h = hidden;
-        var tc = RowScratch(h);
+        var one = Vector256<float>.One;
         for (int b = 0; b < batch; b++)
         {
             float* gi = gates + (long)b * 4 * h, gf = gi + h, gg = gf + h, go = gg + h;
             float* di = dGates + (long)b * 4 * h, df = di + h, dg = df + h, dO = dg + h;
-            float* cp = cPrev + (long)b * h, dmr = dm + (long)b * h, dcr = dc + (long)b * h;
-            TensorPrimitives.Tanh(new ReadOnlySpan<float>(c + (long)b * h, h), tc);
+            float* cp = cPrev + (long)b * h, cr = c + (long)b * h, dmr = dm + (long)b * h, dcr = dc + (long)b * h;
             int j = 0;
-            fixed (float* t = tc)
+            for (; j + 8 <= h; j += 8)
             {
-                var one = Vector256<float>.One;
-                for (; j + 8 <= h; j += 8)
-                {
-                    Vector256<float> i = Vector256.Load(gi + j), f = Vector256.Load(gf + j), g = Vector256.Load(gg + j), o = Vector256.Load(go + j);
-                    Vector256<float> th = Vector256.Load(t + j), dmv = Vector256.Load(dmr + j);
-                    var dct = Vector256.Load(dcr + j) + dmv * o * (one - th * th);
-                    (dct * g * i * (one - i)).Store(di + j);
-                    (dct * Vector256.Load(cp + j) * f * (one - f)).Store(df + j);
-                    (dct * i * (one - g * g)).Store(dg + j);
-                    (dmv * th * o * (one - o)).Store(dO + j);
-                    (dct * f).Store(dcr + j);
-                }
-                for (; j < h; j++)
-                {
-                    float i = gi[j], f = gf[j], g = gg[j], o = go[j], th = t[j], dmv = dmr[j];
-                    float dct = dcr[j] + dmv * o * (1f - th * th);
-                    di[j] = dct * g * i * (1f - i);
-                    df[j] = dct * cp[j] * f * (1f - f);
-                    dg[j] = dct * i * (1f - g * g);
-                    dO[j] = dmv * th * o * (1f - o);
-                    dcr[j] = dct * f;
-                }
+                Vector256<float> i = Vector256.Load(gi + j), f = Vector256.Load(gf + j), g = Vector256.Load(gg + j), o = Vector256.Load(go + j);
+                Vector256<float> th = CpuTanh.Of(Vector256.Load(cr + j)), dmv = Vector256.Load(dmr + j);
+                var dct = Vector256.Load(dcr + j) + dmv * o * (one - th * th);
+                (dct * g * i * (one - i)).Store(di + j);
+                (dct * Vector256.Load(cp + j) * f * (one - f)).Store(df + j);
+                (dct * i * (one - g * g)).Store(dg + j);
+                (dmv * th * o * (one - o)).Store(dO + j);
+                (dct * f).Store(dcr + j);
+            }
+            for (; j < h; j++)
+            {
+                float i = gi[j], f = gf[j], g = gg[j], o = go[j], th = MathF.Tanh(cr[j]), dmv = dmr[j];
+                float dct = dcr[j] + dmv * o * (1f - th * th);
+                di[j] = dct * g * i * (1f - i);
+                df[j] = dct * cp[j] * f * (1f - f);
+                dg[j] = dct * i * (1f - g * g);
+                dO[j] = dmv * th * o * (1f - o);
+                dcr[j] = dct * f;
             }
         }
     }
 
-    /// <summary>gates [batch, 3H] → r, z, n; a [batch, 3H] the recurrent projection with b_hh; h = (1 - z) n + z hPrev; hn = a_n.</summary>
+    /// <summary>gates [batch, 3H] → r, z, n; a [batch, 3H] the recurrent projection with b_hh; h = n + z (hPrev - n); hn = a_n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GruForward(int batch, int hidden, float* gates, float* a, float* hPrev, float* hOut, float* hn)
     {
         int h = hidden;
         for (int b = 0; b < batch; b++)
         {
-            var row = new Span<float>(gates + (long)b * 3 * h, 3 * h);
-            var aRow = new ReadOnlySpan<float>(a + (long)b * 3 * h, 3 * h);
-            var hnRow = new Span<float>(hn + (long)b * h, h);
-            var hRow = new Span<float>(hOut + (long)b * h, h);
-            TensorPrimitives.Add(row[..(2 * h)], aRow[..(2 * h)], row[..(2 * h)]);
-            TensorPrimitives.Sigmoid(row[..(2 * h)], row[..(2 * h)]);
-            aRow.Slice(2 * h, h).CopyTo(hnRow);
-            var n = row.Slice(2 * h, h);
-            TensorPrimitives.FusedMultiplyAdd(row[..h], hnRow, n, n);
-            TensorPrimitives.Tanh(n, n);
-            TensorPrimitives.Subtract(new ReadOnlySpan<float>(hPrev + (long)b * h, h), n, hRow);
-            TensorPrimitives.FusedMultiplyAdd(row.Slice(h, h), hRow, n, hRow);
+            float* gr = gates + (long)b * 3 * h, gz = gr + h, gn = gz + h;
+            float* ar = a + (long)b * 3 * h, az = ar + h, an = az + h;
+            float* hp = hPrev + (long)b * h, ho = hOut + (long)b * h, hnr = hn + (long)b * h;
+            int j = 0;
+            for (; j + 8 <= h; j += 8)
+            {
+                var r = Sigmoid(Vector256.Load(gr + j) + Vector256.Load(ar + j));
+                var z = Sigmoid(Vector256.Load(gz + j) + Vector256.Load(az + j));
+                var av = Vector256.Load(an + j);
+                var n = CpuTanh.Of(Vector256.FusedMultiplyAdd(r, av, Vector256.Load(gn + j)));
+                r.Store(gr + j); z.Store(gz + j); n.Store(gn + j); av.Store(hnr + j);
+                Vector256.FusedMultiplyAdd(z, Vector256.Load(hp + j) - n, n).Store(ho + j);
+            }
+            for (; j < h; j++)
+            {
+                float r = Sigmoid(gr[j] + ar[j]), z = Sigmoid(gz[j] + az[j]), av = an[j], n = MathF.Tanh(r * av + gn[j]);
+                (gr[j], gz[j], gn[j], hnr[j]) = (r, z, n, av);
+                ho[j] = z * (hp[j] - n) + n;
+            }
         }
     }
 
@@ -103,15 +119,15 @@ internal static unsafe class CpuGates
         float* dhPrev, bool accumulate)
     {
         int h = hidden;
+        var one = Vector256<float>.One;
+        var keep = accumulate ? one : Vector256<float>.Zero;
+        float keepScalar = accumulate ? 1f : 0f;
         for (int b = 0; b < batch; b++)
         {
             float* gr = gates + (long)b * 3 * h, gz = gr + h, gn = gz + h;
             float* dr = dGates + (long)b * 3 * h, dz = dr + h, dn = dz + h;
             float* er = dGatesHidden + (long)b * 3 * h, ez = er + h, en = ez + h;
             float* hnr = hn + (long)b * h, hp = hPrev + (long)b * h, dhr = dh + (long)b * h, dp = dhPrev + (long)b * h;
-            var one = Vector256<float>.One;
-            var keep = accumulate ? one : Vector256<float>.Zero;
-            float keepScalar = accumulate ? 1f : 0f;
             int j = 0;
             for (; j + 8 <= h; j += 8)
             {
