@@ -29,6 +29,7 @@ SWEEP_SHAPE = (64, 50, 64)
 ORT_TARGETS = [(1, 100, 64, 256, 1), (8, 100, 64, 256, 1), (64, 100, 64, 256, 1), (16, 50, 128, 512, 2)]
 BATCH_SWEEP = [1, 2, 4, 8, 16, 32, 64]                              # forward, seq 100, input 64, hidden 256
 BATCH_SWEEP_SHAPE = (100, 64, 256)
+CELLS = ["lstm", "gru"]                                             # the gated cells, at RNN_SHAPES and ORT_TARGETS
 RNN_RATIO_TARGET, GEMM_FRACTION_TARGET, STREAM_US_TARGET = 0.5, 0.8, 2.0
 COMMANDS = {"pytorch": "bash benchmarks/compare_pytorch.sh", "onnxruntime": "bash benchmarks/compare_onnxruntime.sh"}
 SETTINGS = {"two-cores": "both cores free, every side unpinned",            # benchmarks/settings.sh
@@ -50,6 +51,9 @@ def cases():
     b, t, i = SWEEP_SHAPE
     for h in SWEEP_HIDDEN:
         yield f"--op rnn --mode infer --batch {b} --seq {t} --input {i} --hidden {h} --layers 1 --warmup 1 --iters 5"
+    for cell in CELLS:
+        for b, t, i, h, l in RNN_SHAPES:
+            yield f"--op rnn --mode both --cell {cell} --batch {b} --seq {t} --input {i} --hidden {h} --layers {l} --warmup 2 --iters 10"
 
 
 def ort_iters(b, t, h, layers):
@@ -59,9 +63,9 @@ def ort_iters(b, t, h, layers):
     return max(20, min(3000, int(6e7 / (b * t * h * layers))))
 
 
-def model_name(i, h, l):
-    """The file name (less .onnx, .x.npy, .y.npy) export_onnx.py gives the model of input i, hidden h, l layers."""
-    return f"rnn_I{i}_H{h}_L{l}"
+def model_name(i, h, l, cell="rnn"):
+    """The file name (less .onnx, .x.npy, .y.npy) export_onnx.py gives the model of input i, hidden h, l layers, the cell."""
+    return f"{cell}_I{i}_H{h}_L{l}"
 
 
 def ort_cases():
@@ -74,11 +78,16 @@ def ort_cases():
         yield f"{model_name(i2, h2, l)} target --batch {b} --seq {t2} --input {i2} --hidden {h2} --layers {l} --iters {ort_iters(b, t2, h2, l)}"
     for b in BATCH_SWEEP:
         yield f"{model_name(i, h, 1)} sweep --batch {b} --seq {t} --input {i} --hidden {h} --layers 1 --iters {ort_iters(b, t, h, 1)}"
+    for cell in CELLS:
+        gates = 4 if cell == "lstm" else 3
+        for b, t2, i2, h2, l in ORT_TARGETS:
+            iters = max(10, ort_iters(b, t2, h2, l) // gates)
+            yield f"{model_name(i2, h2, l, cell)} target --cell {cell} --batch {b} --seq {t2} --input {i2} --hidden {h2} --layers {l} --iters {iters}"
 
 
 def ort_models():
-    """INPUT:HIDDEN:LAYERS of every model the ONNX Runtime comparison exports."""
-    return sorted({f"{i}:{h}:{l}" for _, _, i, h, l in ORT_TARGETS})
+    """INPUT:HIDDEN:LAYERS:CELL of every model the ONNX Runtime comparison exports."""
+    return sorted({f"{i}:{h}:{l}:{cell}" for _, _, i, h, l in ORT_TARGETS for cell in ["rnn", *CELLS]})
 
 
 def side_of(line):
@@ -86,13 +95,19 @@ def side_of(line):
 
 
 def key(line):
-    """What a line measured: op, mode and shape, whichever side ran it."""
+    """What a line measured: op, mode, shape and cell (rnn for an Elman line, which names none), whichever side ran it."""
     if line["op"] == "gemm":
-        return ("gemm", "", (line["m"], line["n"], line["k"]))
+        return ("gemm", "", (line["m"], line["n"], line["k"]), "rnn")
     if line["op"] == "recurrence":
-        return ("recurrence", "", (line["batch"], line["seq"], line["hidden"]))
+        return ("recurrence", "", (line["batch"], line["seq"], line["hidden"]), "rnn")
     shape = (line["batch"], line["seq"], line["input"], line["hidden"], line["layers"])
-    return (line["op"], line.get("mode", ""), shape)
+    return (line["op"], line.get("mode", ""), shape, line.get("cell", "rnn"))
+
+
+def label(cell, b, t, i, h, l):
+    """A case's name in the tables: the Elman cell's as before, the gated cells' with the cell first."""
+    shape = f"B{b} T{t} I{i} H{h} L{l}"
+    return shape if cell == "rnn" else f"{cell.upper()} {shape}"
 
 
 def load(path):
@@ -133,18 +148,19 @@ def ratio_row(case, mode, ours, ref, peer_name):
 
 def pytorch_rows(runs):
     result = []
-    for b, t, i, h, l in RNN_SHAPES:
-        for mode in ("train", "infer"):
-            k = ("rnn", mode, (b, t, i, h, l))
-            result.append(ratio_row(f"B{b} T{t} I{i} H{h} L{l}", mode, best(runs, k, "ours"), best(runs, k, "pytorch"), "PyTorch"))
+    for cell in ["rnn", *CELLS]:
+        for b, t, i, h, l in RNN_SHAPES:
+            for mode in ("train", "infer"):
+                k = ("rnn", mode, (b, t, i, h, l), cell)
+                result.append(ratio_row(label(cell, b, t, i, h, l), mode, best(runs, k, "ours"), best(runs, k, "pytorch"), "PyTorch"))
     for m, n, k in GEMM_SHAPES:
-        ours, ref = best(runs, ("gemm", "", (m, n, k)), "ours"), best(runs, ("gemm", "", (m, n, k)), "pytorch")
+        ours, ref = best(runs, ("gemm", "", (m, n, k), "rnn"), "ours"), best(runs, ("gemm", "", (m, n, k), "rnn"), "pytorch")
         ratio = ours["ms"] / ref["ms"] if ours and ref else None
         fraction = ours["gflops"] / ref["gflops"] if ours and ref else None
         result.append({"case": f"GEMM {m}x{n}x{k}", "mode": "sgemm", "ours": ours, "ref": ref, "ratio": ratio, "fraction": fraction,
                        "target": f"GFLOP/s >= {GEMM_FRACTION_TARGET:.0%} numpy", "met": fraction is not None and fraction >= GEMM_FRACTION_TARGET})
     b, i, h = STREAM_SHAPE
-    k = ("stream", "infer", (b, 1, i, h, 1))
+    k = ("stream", "infer", (b, 1, i, h, 1), "rnn")
     ours, ref = best(runs, k, "ours"), best(runs, k, "pytorch")
     ratio = ours["ms"] / ref["ms"] if ours and ref else None
     # Under one byte per step: nothing allocated at every step (a one-off allocation during the timed
@@ -157,9 +173,10 @@ def pytorch_rows(runs):
 
 def ort_rows(runs):
     result = []
-    for b, t, i, h, l in ORT_TARGETS:
-        k = ("rnn", "infer", (b, t, i, h, l))
-        result.append(ratio_row(f"B{b} T{t} I{i} H{h} L{l}", "infer", best(runs, k, "ours"), best(runs, k, "onnxruntime"), "ONNX Runtime"))
+    for cell in ["rnn", *CELLS]:
+        for b, t, i, h, l in ORT_TARGETS:
+            k = ("rnn", "infer", (b, t, i, h, l), cell)
+            result.append(ratio_row(label(cell, b, t, i, h, l), "infer", best(runs, k, "ours"), best(runs, k, "onnxruntime"), "ONNX Runtime"))
     return result
 
 
@@ -167,7 +184,7 @@ def hidden_sweep(runs):
     b, t, i = SWEEP_SHAPE
     points = []
     for h in SWEEP_HIDDEN:
-        k = ("rnn", "infer", (b, t, i, h, 1))
+        k = ("rnn", "infer", (b, t, i, h, 1), "rnn")
         ours, ref = best(runs, k, "ours"), best(runs, k, "pytorch")
         points.append({"x": h, "ours": ours["ms"] / t if ours else None, "pytorch": ref["ms"] / t if ref else None})
     return points
@@ -177,7 +194,7 @@ def batch_sweep(runs):
     t, i, h = BATCH_SWEEP_SHAPE
     points = []
     for b in BATCH_SWEEP:
-        k = ("rnn", "infer", (b, t, i, h, 1))
+        k = ("rnn", "infer", (b, t, i, h, 1), "rnn")
         point = {"x": b}
         for side in ("ours", "onnxruntime", "pytorch"):
             s = best(runs, k, side)
@@ -226,11 +243,11 @@ def sweep_table(points, sides, unit):
 
 def recurrence_table(runs):
     """The recurrence alone against the GEMM's speed: how far the latency-bound part is from what the core sustains."""
-    gemm = best(runs, ("gemm", "", (1024, 1024, 1024)), "ours")
+    gemm = best(runs, ("gemm", "", (1024, 1024, 1024), "rnn"), "ours")
     head = ["recurrence", "ms", "GFLOP/s", "of the 1024³ GEMM's GFLOP/s"]
     body = []
     for b, t, h in RECURRENCE_SHAPES:
-        s = best(runs, ("recurrence", "", (b, t, h)), "ours")
+        s = best(runs, ("recurrence", "", (b, t, h), "rnn"), "ours")
         if s:
             body.append([f"B{b} T{t} H{h}", f"{s['ms']:.4g}", f"{s['gflops']:.4g}", f"{s['gflops'] / gemm['gflops']:.0%}" if gemm else "-"])
     return head, body

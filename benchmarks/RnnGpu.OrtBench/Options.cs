@@ -4,8 +4,11 @@ namespace RnnGpu.OrtBench;
 
 /// <summary>The command line of ortbench: every option is --name value.</summary>
 internal sealed record Options(string Model, int Batch, int Seq, int Input, int Hidden, int Layers, int Threads, int Warmup, int Iters, int Seed,
-    string? CheckInput, string? CheckOutput)
+    string? CheckInput, string? CheckOutput, string Cell = "rnn")
 {
+    /// <summary>Row blocks of the cell's weights: 1 (rnn), 4 (lstm), 3 (gru).</summary>
+    public int Gates => Cell switch { "lstm" => 4, "gru" => 3, _ => 1 };
+
     public static Options Parse(string[] args)
     {
         var values = new Dictionary<string, string>();
@@ -30,8 +33,10 @@ internal sealed record Options(string Model, int Batch, int Seq, int Input, int 
             return v >= 1 || (name == "warmup" && v == 0) ? v : throw new ArgumentException($"--{name} must be at least 1, got {v}");
         }
         if (!values.Remove("model", out var model)) throw new ArgumentException("--model is required");
+        string cell = values.Remove("cell", out var c) ? c : "rnn";
+        if (cell is not ("rnn" or "lstm" or "gru")) throw new ArgumentException($"--cell is rnn, lstm or gru, got '{cell}'");
         var o = new Options(model, Int("batch"), Int("seq"), Int("input"), Int("hidden"), Int("layers", 1), Int("threads", 1), Int("warmup", 3),
-            Int("iters", 10), Int("seed", 0), checkInput, checkOutput);
+            Int("iters", 10), Int("seed", 0), checkInput, checkOutput, cell);
         if (values.Count > 0) throw new ArgumentException($"unknown option --{values.Keys.First()}");
         return o;
     }

@@ -83,16 +83,20 @@ public static class Program
         // writing into the same memory every time, as a service reusing its buffers would.
         var y = new float[(long)o.Batch * o.Seq * o.Hidden];
         var h = new float[(long)o.Layers * o.Batch * o.Hidden];
+        var c = new float[(long)o.Layers * o.Batch * o.Hidden];
         using var input = OrtValue.CreateTensorValueFromMemory(x, [o.Batch, o.Seq, o.Input]);
         using var output = OrtValue.CreateTensorValueFromMemory(y, [o.Batch, o.Seq, o.Hidden]);
         using var state = OrtValue.CreateTensorValueFromMemory(h, [o.Layers, o.Batch, o.Hidden]);
-        if (session.InputNames.Count != 1 || session.OutputNames.Count != 2)
-            throw new ArgumentException($"{o.Model}: expected one input (x) and two outputs (y, h) as export_onnx.py writes, " +
-                                        $"got {session.InputNames.Count} and {session.OutputNames.Count}");
+        using var cellState = OrtValue.CreateTensorValueFromMemory(c, [o.Layers, o.Batch, o.Hidden]);
+        int outputs = o.Cell == "lstm" ? 3 : 2;
+        if (session.InputNames.Count != 1 || session.OutputNames.Count != outputs)
+            throw new ArgumentException($"{o.Model}: expected one input (x) and {outputs} outputs ({(outputs == 3 ? "y, h, c" : "y, h")}) as export_onnx.py " +
+                                        $"writes for --cell {o.Cell}, got {session.InputNames.Count} and {session.OutputNames.Count}");
         using var binding = session.CreateIoBinding();
         binding.BindInput(session.InputNames[0], input);
         binding.BindOutput(session.OutputNames[0], output);
         binding.BindOutput(session.OutputNames[1], state);
+        if (outputs == 3) binding.BindOutput(session.OutputNames[2], cellState);
         binding.SynchronizeBoundInputs();
         using var run = new RunOptions();
         session.RunWithBinding(run, binding);   // fails here, before any timing, if the shapes do not fit the model
@@ -110,16 +114,16 @@ public static class Program
         }
         Array.Sort(ms);
         double median = o.Iters % 2 == 1 ? ms[o.Iters / 2] : (ms[o.Iters / 2 - 1] + ms[o.Iters / 2]) / 2;
-        // The flops of `rnngpu bench`: Seq x Σ over layers 2 B (in_l H + H H).
+        // The flops of `rnngpu bench`: Seq x Σ over layers 2 B G H (in_l + H), G the cell's gates.
         double flops = 0;
-        for (int l = 0; l < o.Layers; l++) flops += 2.0 * o.Batch * ((double)(l == 0 ? o.Input : o.Hidden) * o.Hidden + (double)o.Hidden * o.Hidden);
+        for (int l = 0; l < o.Layers; l++) flops += 2.0 * o.Batch * o.Gates * o.Hidden * ((double)(l == 0 ? o.Input : o.Hidden) + o.Hidden);
         flops *= o.Seq;
         var line = new Dictionary<string, object>
         {
             ["backend"] = "onnxruntime",
             ["device"] = $"CPU, ONNX Runtime {OrtEnv.Instance().GetVersionString()} (intra-op threads {o.Threads})",
             ["op"] = "rnn", ["mode"] = "infer", ["batch"] = o.Batch, ["seq"] = o.Seq, ["input"] = o.Input, ["hidden"] = o.Hidden,
-            ["layers"] = o.Layers, ["output"] = 0, ["nonlinearity"] = "tanh", ["iters"] = o.Iters,
+            ["layers"] = o.Layers, ["output"] = 0, [o.Cell == "rnn" ? "nonlinearity" : "cell"] = o.Cell == "rnn" ? "tanh" : o.Cell, ["iters"] = o.Iters,
             ["ms_per_iter"] = Significant(median, 6), ["ms_min"] = Significant(ms[0], 6), ["ms_max"] = Significant(ms[^1], 6),
             ["gflops"] = Significant(flops / (median * 1e6), 4),
         };
