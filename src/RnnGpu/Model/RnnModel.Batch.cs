@@ -45,7 +45,4 @@ public sealed partial class RnnModel
         if (states.IsEmpty) Accelerator.Fill(destination, 0f);
         else Accelerator.CopyIn(states.Slice(offset, length), destination);
     }
-
-    /// <summary>Floats of one batch's state as <see cref="ForwardSorted"/> reads and writes it: h [L * D, B, S], then an LSTM's c [L * D, B, H].</summary>
-    internal int StateLength(int batch) => Config.NumLayers * Config.Directions * batch * (Config.StateSize + (Config.HasCellState ? Config.HiddenSize : 0));
 }

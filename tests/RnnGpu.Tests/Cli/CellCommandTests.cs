@@ -1,6 +1,7 @@
 using RnnGpu.Accelerators.Cpu;
 using RnnGpu.IO;
 using RnnGpu.Model;
+using RnnGpu.Tasks;
 using RnnGpu.Tests.Support;
 
 namespace RnnGpu.Tests.Cli;
@@ -51,6 +52,30 @@ public sealed class CellCommandTests : IDisposable
             Assert.Equal(rnn.CellStateShape(2), c.Shape);
             Assert.Equal(expected.FinalCell!.Data, c.ToFloat32());
         }
+    }
+
+    [Fact]
+    public void An_lstm_encoder_decoder_trains_and_decodes_with_its_cell_state()
+    {
+        var rng = new Random(8);
+        var xs = new Tensor(Numerics.Random(rng, 4 * 5 * 3), 4, 5, 3);
+        var ids = Enumerable.Range(0, 4 * 3).Select(_ => (long)rng.Next(4)).ToArray();
+        string x = _cli.WriteNpy("x.npy", NpyArray.FromTensor(xs)), y = _cli.WriteNpy("y.npy", NpyArray.FromInt64(ids, 4, 3));
+        string model = _cli.File("pair.safetensors");
+        var r = _cli.Ok("train", "--task", "encoder-decoder", "--cell", "lstm", "--inputs", x, "--targets", y, "--loss", "ce", "--hidden", "5",
+            "--epochs", "2", "--save", model, "--backend", "cpu");
+        Assert.Contains("lstm", r.Out);
+        _cli.Ok("run", "--model", model, "--inputs", x, "--generate", "4", "--output", _cli.File("out.npy"), "--state-output", _cli.File("h.npy"),
+            "--cell-state-output", _cli.File("c.npy"), "--backend", "cpu");
+
+        using var acc = new CpuAccelerator();
+        using var pair = Seq2SeqCheckpoint.Load(model, acc);
+        Assert.Equal(CellKind.Lstm, pair.Encoder.Config.Cell);
+        Assert.Equal(CellKind.Lstm, pair.Decoder.Config.Cell);
+        var generated = pair.Generate(xs, 4);
+        Assert.Equal(generated.Output.Data, NpyArray.Read(_cli.File("out.npy")).ToFloat32());
+        Assert.Equal(generated.FinalState.Data, NpyArray.Read(_cli.File("h.npy")).ToFloat32());
+        Assert.Equal(generated.FinalCell!.Data, NpyArray.Read(_cli.File("c.npy")).ToFloat32());
     }
 
     [Fact]
