@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch's nn.RNN (cuDNN on a GPU) timed like `rnngpu bench`, for the comparison in docs/cuda.md.
+"""PyTorch's nn.RNN, nn.LSTM or nn.GRU (--cell; cuDNN on a GPU) timed like `rnngpu bench`, for the comparison in docs/cuda.md.
 
 Same model, shapes, modes and JSON line per mode as `rnngpu bench`:
   infer: the forward pass of nn.RNN (+ the nn.Linear head when --output > 0) on a [B, T, I] batch;
@@ -30,6 +30,7 @@ def parse_args():
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--output", type=int, default=0, help="head output size (0: no head)")
     p.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh")
+    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
     p.add_argument("--mode", choices=["train", "infer", "both"], default="both")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--iters", type=int, default=10)
@@ -49,11 +50,13 @@ def parse_args():
 
 
 def forward_flops(a):
+    """As rnngpu bench counts: 2 T B G H (in_l + H) per layer (G gates), plus the head."""
     tb = float(a.seq) * a.batch
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[a.cell]
     flops = 0.0
     for layer in range(a.layers):
         inputs = a.input if layer == 0 else a.hidden
-        flops += 2 * tb * (inputs * a.hidden + a.hidden * a.hidden)
+        flops += 2 * tb * gates * a.hidden * (inputs + a.hidden)
     if a.output > 0:
         flops += 2 * tb * a.hidden * a.output
     return flops
@@ -68,7 +71,12 @@ def main():
     device = torch.device(a.device)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = a.tf32 == "on"
     torch.manual_seed(a.seed)
-    rnn = torch.nn.RNN(a.input, a.hidden, a.layers, nonlinearity=a.nonlinearity, batch_first=True).to(device)
+    if a.cell == "lstm":
+        rnn = torch.nn.LSTM(a.input, a.hidden, a.layers, batch_first=True).to(device)
+    elif a.cell == "gru":
+        rnn = torch.nn.GRU(a.input, a.hidden, a.layers, batch_first=True).to(device)
+    else:
+        rnn = torch.nn.RNN(a.input, a.hidden, a.layers, nonlinearity=a.nonlinearity, batch_first=True).to(device)
     head = torch.nn.Linear(a.hidden, a.output).to(device) if a.output > 0 else None
     params = list(rnn.parameters()) + (list(head.parameters()) if head is not None else [])
     width = a.output if a.output > 0 else a.hidden
@@ -126,7 +134,8 @@ def main():
         flops = forward_flops(a) * (3 if mode == "train" else 1)
         print(json.dumps({
             "backend": backend, "device": name, "mode": mode, "batch": a.batch, "seq": a.seq, "input": a.input,
-            "hidden": a.hidden, "layers": a.layers, "output": a.output, "nonlinearity": a.nonlinearity,
+            "hidden": a.hidden, "layers": a.layers, "output": a.output,
+            **({"nonlinearity": a.nonlinearity} if a.cell == "rnn" else {"cell": a.cell}),
             "iters": a.iters, "ms_per_iter": significant(median, 6), "ms_min": significant(min(ms), 6),
             "ms_max": significant(max(ms), 6), "gflops": significant(flops / (median * 1e6), 4),
             "resident": a.resident, "tf32": a.tf32, "torch": torch.__version__,

@@ -28,4 +28,13 @@ if [ "$stage" != tests ]; then
     python3 benchmarks/cudnn_bench.py "${shape[@]}" --tf32 off | tee -a "$out/bench.jsonl"
     python3 benchmarks/cudnn_bench.py "${shape[@]}" --tf32 on | tee -a "$out/bench.jsonl"
   done
+  # The LSTM and GRU against cuDNN's at the CPU comparison's shapes and a small batch (issue 14).
+  for cell in lstm gru; do
+    for s in "1 100 64 256 1" "64 100 64 256 1" "16 50 128 512 2"; do
+      set -- $s
+      shape=(--cell "$cell" --batch "$1" --seq "$2" --input "$3" --hidden "$4" --layers "$5" --iters 20)
+      bash .device/run.sh RnnGpu.Cli bench --backend cuda "${shape[@]}" | tee -a "$out/bench.jsonl"
+      python3 benchmarks/cudnn_bench.py "${shape[@]}" --tf32 off | tee -a "$out/bench.jsonl"
+    done
+  done
 fi

@@ -17,7 +17,7 @@ internal static class RequestChecks
         {
             if (initialState.Length != state)
                 throw new ShapeException($"initial state has {initialState.Length} values, expected {DescribeState(config, config.NumLayers * config.Directions, "layers x directions")}");
-            CheckFinite(initialState, "initial state", config.StateSize);
+            CheckFiniteState(config, initialState, "initial state");
         }
         if (outputLength != OutputLength(config, steps))
             throw new ShapeException($"output has room for {outputLength} values, expected {OutputLength(config, steps)}");
@@ -31,12 +31,26 @@ internal static class RequestChecks
             throw new ShapeException($"a request has {steps} time steps; the service takes 1 to {maxSteps}");
     }
 
-    /// <summary>Whether a request checked against one model also fits another (after a hot swap).</summary>
+    /// <summary>
+    /// Whether a request checked against one model also fits another (after a hot swap): a state it carries must mean the
+    /// same to both (cell, layers, directions, sizes), not only have the same length.
+    /// </summary>
     public static bool Fits(RnnConfig config, PendingRequest r) =>
         r.Input.Length == r.Steps * config.InputSize
-        && (r.InitialState.IsEmpty || r.InitialState.Length == StateLength(config))
         && r.Output.Length == OutputLength(config, r.Steps)
-        && (r.FinalState.IsEmpty || r.FinalState.Length == StateLength(config));
+        && ((r.InitialState.IsEmpty && r.FinalState.IsEmpty) || SameStateLayout(r.Config, config));
+
+    /// <summary>Whether a state of one model is a state of the other: the same cell, layers, directions, h and c sizes.</summary>
+    public static bool SameStateLayout(RnnConfig a, RnnConfig b) =>
+        a.Cell == b.Cell && a.NumLayers == b.NumLayers && a.Directions == b.Directions && a.StateSize == b.StateSize && a.HiddenSize == b.HiddenSize;
+
+    /// <summary>A state's values are finite; a bad one is named by its place in h [rows, S] or an LSTM's c [rows, H].</summary>
+    public static void CheckFiniteState(RnnConfig config, ReadOnlySpan<float> state, string what)
+    {
+        int h = config.HasCellState ? state.Length / (config.StateSize + config.HiddenSize) * config.StateSize : state.Length;
+        CheckFinite(state[..h], what, config.StateSize);
+        if (config.HasCellState) CheckFinite(state[h..], what + " (cell state c)", config.HiddenSize);
+    }
 
     /// <summary>One sequence's state: h [L * D, S], then an LSTM's c [L * D, H].</summary>
     public static int StateLength(RnnConfig config) =>

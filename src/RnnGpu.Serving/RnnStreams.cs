@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RnnGpu.Model;
 
 namespace RnnGpu.Serving;
 
@@ -32,7 +33,7 @@ public sealed class RnnStreams
         if (_streams.Count >= _inference.Options.MaxStreams)
             throw new ServingOverloadedException($"{_inference.Options.MaxStreams} streams are live: delete one first");
         string id = Guid.NewGuid().ToString("N");
-        _streams[id] = new StreamState(RequestChecks.StateLength(config));
+        _streams[id] = new StreamState(config);
         return id;
     }
 
@@ -88,7 +89,7 @@ public sealed class RnnStreams
                     ? $"stream state has {state.Length} values, expected {RequestChecks.DescribeState(config, config.NumLayers, "layers")}"
                     : $"stream state has {state.Length} values, expected layers {config.NumLayers} x hidden {config.HiddenSize}");
             }
-            RequestChecks.CheckFinite(state, "stream state", _inference.Model.Config.StateSize);
+            RequestChecks.CheckFiniteState(_inference.Model.Config, state, "stream state");
             state.CopyTo(stream.State, 0);
         }
         finally
@@ -106,14 +107,19 @@ public sealed class RnnStreams
     /// <summary>A hot swap to a model of another state shape leaves older streams unusable: say so rather than fail deep inside.</summary>
     private void CheckFits(string id, StreamState stream)
     {
-        int expected = RequestChecks.StateLength(_inference.Model.Config);
-        if (stream.State.Length != expected)
-            throw new ShapeException($"stream '{id}' holds a state of {stream.State.Length} values, but the served model now takes {expected}: create a new stream");
+        var config = _inference.Model.Config;
+        if (!RequestChecks.SameStateLayout(stream.Config, config))
+            throw new ShapeException($"stream '{id}' holds the state of a {Describe(stream.Config)}, but the served model is now a {Describe(config)}: create a new stream");
     }
 
-    private sealed class StreamState(int length)
+    private static string Describe(RnnConfig c) =>
+        $"{c.Cell.ToName()} of {c.NumLayers} layer(s), hidden {c.HiddenSize}" + (c.ProjSize > 0 ? $", projection {c.ProjSize}" : "");
+
+    /// <summary>A stream's state (h, then an LSTM's c) for the model it was made for.</summary>
+    private sealed class StreamState(RnnConfig config)
     {
-        public float[] State { get; } = new float[length];
+        public RnnConfig Config { get; } = config;
+        public float[] State { get; } = new float[RequestChecks.StateLength(config)];
         public SemaphoreSlim Gate { get; } = new(1, 1);
     }
 }

@@ -17,4 +17,17 @@ public static class ServedState
         int h = state.Length / (config.StateSize + config.HiddenSize) * config.StateSize;
         return (state[..h], state[h..]);
     }
+
+    /// <summary>
+    /// h [rows, S] and an LSTM's c [rows, H] as one state; either may be null for zeros, and null for both gives null (the
+    /// library's zeros).
+    /// </summary>
+    public static float[]? Join(RnnConfig config, float[]? h, float[]? c, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (h is null && c is null) return null;
+        h ??= new float[rows * config.StateSize];
+        if (!config.HasCellState) return h;
+        return [.. h, .. c ?? new float[rows * config.HiddenSize]];
+    }
 }

@@ -36,14 +36,6 @@ public static class Inputs
         return Rows(Matrix.Read(body, name, config.HiddenSize, "the model's hidden size", required), name, rows, rowsMeaning);
     }
 
-    /// <summary>h then an LSTM's c, as the serving library takes a state; null when neither is given (a c without h starts h at zeros).</summary>
-    public static float[]? Joined(RnnConfig config, Matrix? h, Matrix? c, int rows)
-    {
-        if (h is null && c is null) return null;
-        var hData = h?.Data ?? new float[rows * config.StateSize];
-        return c is null ? (config.HasCellState ? [.. hData, .. new float[rows * config.HiddenSize]] : hData) : [.. hData, .. c.Data];
-    }
-
     private static Matrix? Rows(Matrix? state, string name, int rows, string rowsMeaning)
     {
         if (state is not null && state.Rows != rows)

@@ -20,7 +20,7 @@ public static class PredictEndpoint
         int groups = config.NumLayers * config.Directions;
         var state = Inputs.State(body.RootElement, "initialState", config, groups, "layers x directions", required: false);
         var cell = Inputs.CellState(body.RootElement, "initialCellState", config, groups, "layers x directions", required: false);
-        var p = await inference.PredictAsync(input.Data, input.Rows, Inputs.Joined(config, state, cell, groups), ct);
+        var p = await inference.PredictAsync(input.Data, input.Rows, ServedState.Join(config, state?.Data, cell?.Data, groups), ct);
         return new PredictResponse(Rows.Of(p.Output, p.OutputShape), Rows.Split(p.FinalState, p.StateShape[^1]), p.ModelVersion,
             p.FinalCell is { } c ? Rows.Split(c, config.HiddenSize) : null);
     }

@@ -44,7 +44,7 @@ public static class StreamEndpoints
         var config = inference.Model.Config;
         var state = Inputs.State(body.RootElement, "state", config, config.NumLayers, "layers", required: true)!;
         var cell = Inputs.CellState(body.RootElement, "cellState", config, config.NumLayers, "layers", required: true);
-        streams.SetState(id, Inputs.Joined(config, state, cell, config.NumLayers)!);
+        streams.SetState(id, ServedState.Join(config, state.Data, cell?.Data, config.NumLayers)!);
         return Results.NoContent();
     }
 }

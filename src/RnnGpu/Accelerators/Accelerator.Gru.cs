@@ -62,7 +62,7 @@ public abstract partial class Accelerator
         Slice states, Slice scratch, bool reverse)
     {
         int g = 3 * hidden;
-        var steps = new PackedSteps(stepRows, stepRows.Length <= 256 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
+        var steps = new PackedSteps(stepRows, stepRows.Length <= 1024 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
         Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
         for (int i = 0; i < steps.Time; i++)
         {
@@ -83,7 +83,7 @@ public abstract partial class Accelerator
         Slice dStates, Slice dGates, Slice dGatesHidden, Slice dh, bool reverse)
     {
         int g = 3 * hidden;
-        var steps = new PackedSteps(stepRows, stepRows.Length <= 256 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
+        var steps = new PackedSteps(stepRows, stepRows.Length <= 1024 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
         AddFinalGradients(steps, hidden, dh, dStates);
         Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
         for (int i = steps.Time - 1; i >= 0; i--)

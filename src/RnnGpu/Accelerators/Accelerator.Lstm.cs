@@ -44,13 +44,12 @@ public abstract partial class Accelerator
     /// [stepRows[0], H], dL/d(final h and c) on entry (zeros when nothing reads them), dL/dh0 and dL/dc0 on return;
     /// scratch: [stepRows[0], H] (dL/d(o ⊙ tanh c) with a projection), left undefined. The rest as the forward call left it.
     /// </summary>
-    public void LstmRecurrenceBackward(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
+    public void LstmRecurrenceBackward(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice c0, Slice wHh, Slice wHr,
         Slice gates, Slice cells, Slice dStates, Slice dGates, Slice dh, Slice dc, Slice scratch, bool reverse = false)
     {
         var (rows, s) = CheckGated(stepRows, hidden, proj, gateCount: 4);
         if (rows == 0 || hidden == 0) return;
         long b0 = stepRows[0];
-        Check(h0, b0 * s, nameof(h0));
         Check(c0, b0 * hidden, nameof(c0));
         Check(wHh, 4L * hidden * s, nameof(wHh));
         if (proj > 0) Check(wHr, (long)proj * hidden, nameof(wHr));
@@ -63,18 +62,18 @@ public abstract partial class Accelerator
         if (proj > 0) Check(scratch, b0 * hidden, nameof(scratch));
         if (proj > 0)
             CheckOutputsApart([(dStates, nameof(dStates)), (dGates, nameof(dGates)), (dh, nameof(dh)), (dc, nameof(dc)), (scratch, nameof(scratch))],
-                [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells)), (wHr, nameof(wHr))]);
+                [(c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells)), (wHr, nameof(wHr))]);
         else
             CheckOutputsApart([(dStates, nameof(dStates)), (dGates, nameof(dGates)), (dh, nameof(dh)), (dc, nameof(dc))],
-                [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells))]);
-        LstmRecurrenceBackwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, dStates, dGates, dh, dc, scratch, reverse);
+                [(c0, nameof(c0)), (wHh, nameof(wHh)), (gates, nameof(gates)), (cells, nameof(cells))]);
+        LstmRecurrenceBackwardCore(stepRows, hidden, proj, c0, wHh, wHr, gates, cells, dStates, dGates, dh, dc, scratch, reverse);
     }
 
     protected virtual void LstmRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
         Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
     {
         int s = proj > 0 ? proj : hidden, g = 4 * hidden;
-        var steps = new PackedSteps(stepRows, stepRows.Length <= 256 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
+        var steps = new PackedSteps(stepRows, stepRows.Length <= 1024 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
         Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
         for (int i = 0; i < steps.Time; i++)
         {
@@ -97,11 +96,11 @@ public abstract partial class Accelerator
         }
     }
 
-    protected virtual void LstmRecurrenceBackwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
+    protected virtual void LstmRecurrenceBackwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice c0, Slice wHh, Slice wHr,
         Slice gates, Slice cells, Slice dStates, Slice dGates, Slice dh, Slice dc, Slice scratch, bool reverse)
     {
         int s = proj > 0 ? proj : hidden, g = 4 * hidden;
-        var steps = new PackedSteps(stepRows, stepRows.Length <= 256 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
+        var steps = new PackedSteps(stepRows, stepRows.Length <= 1024 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
         AddFinalGradients(steps, s, dh, dStates);
         Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
         for (int i = steps.Time - 1; i >= 0; i--)

@@ -1,7 +1,7 @@
 namespace RnnGpu.Accelerators;
 
 /// <summary>
-/// The contract every back end implements: buffers, the kernels an Elman RNN needs, synchronize.
+/// The contract every back end implements: buffers, the kernels the recurrent cells need (Elman, LSTM, GRU), synchronize.
 /// Public methods check shapes and ownership once, here, then call the back end's Core method,
 /// so a back end only computes. All matrices are row-major float32.
 /// </summary>

@@ -62,6 +62,8 @@ public sealed record RnnConfig(
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ShapeException($"dropout {Dropout} must be in [0, 1)");
         if (ManyToOne && !HasHead) throw new ShapeException("a many-to-one model needs a head (output size > 0)");
         if (!Enum.IsDefined(Cell)) throw new ShapeException($"unknown cell {(int)Cell}");
+        if (Cell != CellKind.Rnn && Nonlinearity != Activation.Tanh)
+            throw new ShapeException($"nonlinearity {Nonlinearity.ToName()}: only the Elman cell (rnn) takes one; an {Cell.ToName()} has its own gates");
         if (ProjSize < 0 || (ProjSize > 0 && Cell != CellKind.Lstm)) throw new ShapeException($"proj size {ProjSize}: only an LSTM has a projection (proj size 0 or more)");
         if (ProjSize >= HiddenSize && ProjSize > 0) throw new ShapeException($"proj size {ProjSize} must be smaller than the hidden size {HiddenSize}, as PyTorch requires");
         long h = HiddenSize, g = GateWidth, s = StateSize, d = Directions;

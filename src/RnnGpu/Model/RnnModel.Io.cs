@@ -20,24 +20,31 @@ public sealed partial class RnnModel
     /// <see cref="Forward(Tensor, Tensor?, IReadOnlyList{int}?, Tensor?)"/> writing the outputs into a caller's tensor of
     /// the shape that returns ([B, T, O], or [B, O] many-to-one), for callers that run one shape again and
     /// again: a large output array made per call costs the garbage collector more than the forward pass at
-    /// small sizes. Returns the final states [L * D, B, S].
+    /// small sizes. Returns <paramref name="output"/> with the final states [L * D, B, S] (and an LSTM's c).
     /// </summary>
-    public Tensor ForwardInto(Tensor input, Tensor output, Tensor? initialState = null, IReadOnlyList<int>? lengths = null)
+    public RnnOutput ForwardInto(Tensor input, Tensor output, Tensor? initialState = null, IReadOnlyList<int>? lengths = null,
+        Tensor? initialCell = null)
     {
         var (batch, time) = CheckInput(input);
         int[] expected = Config.ManyToOne ? [batch, Config.OutputSize] : [batch, time, Config.OutputWidth];
         if (!output.Shape.AsSpan().SequenceEqual(expected))
             throw new ShapeException($"output has shape {output.ShapeText}, expected [{string.Join(", ", expected)}]");
-        var pass = Prepare(input, initialState, lengths, null);
+        var pass = Prepare(input, batch, time, initialState, lengths, initialCell);
         pass.Forward();
         pass.ReadModelOutput(output.Data);
-        return pass.FinalState();
+        return new RnnOutput(output, pass.FinalState(), Config.HasCellState ? pass.FinalCell() : null);
     }
 
-    /// <summary>The pass for the batch's shape, the batch and its initial states loaded.</summary>
+    /// <summary>The pass for the batch's shape, the batch (checked here) and its initial states loaded.</summary>
     internal RnnPass Prepare(Tensor input, Tensor? initialState, IReadOnlyList<int>? lengths, Tensor? initialCell)
     {
         var (batch, time) = CheckInput(input);
+        return Prepare(input, batch, time, initialState, lengths, initialCell);
+    }
+
+    /// <summary>As above for an input already checked to be [batch, time, I] and finite.</summary>
+    private RnnPass Prepare(Tensor input, int batch, int time, Tensor? initialState, IReadOnlyList<int>? lengths, Tensor? initialCell)
+    {
         var pass = Pass(batch, time);
         pass.Load(input, initialState, lengths, initialCell);
         return pass;

@@ -18,9 +18,11 @@ internal sealed partial class RnnPass
         int rows = Layout.Rows, gates = Config.GateWidth, top = Config.NumLayers - 1, steps = RunningSteps(Layout);
         if (finalCellGradient is not null && !Config.HasCellState)
             throw new ShapeException($"a final cell-state gradient was given, but a {Config.Cell.ToName()} model has no cell state");
-        SetFinalGradient(finalStateGradient, Model.StateShape(Batch), "final-state gradient", Config.StateSize, (l, d) => bw.DFinal[l, d]);
+        CopyStates(Sorted(finalStateGradient, Model.StateShape(Batch), "final-state gradient", Config.StateSize), Config.StateSize,
+            (l, d) => bw.DFinal[l, d]);
         if (Config.HasCellState)
-            SetFinalGradient(finalCellGradient, Model.CellStateShape(Batch), "final cell-state gradient", Config.HiddenSize, bw.DFinalCell);
+            CopyStates(Sorted(finalCellGradient, Model.CellStateShape(Batch), "final cell-state gradient", Config.HiddenSize), Config.HiddenSize,
+                (l, d) => bw.DFinalCell(l, d));
         if (bw.DHeadOutput is { } dY) HeadBackward(dY);
 
         for (int l = top; l >= 0; l--)
@@ -49,26 +51,6 @@ internal sealed partial class RnnPass
                 if (l > 0 && dropout && Config.Dropout > 0)
                     Accelerator.Multiply(dx, Buffers.Mask(l - 1, part).Slice(0, dx.Length), dx);
             }
-        }
-    }
-
-    /// <summary>dL/d(final state) [L * D, B, width] from the caller's order into each layer and direction's buffer (zeros when null).</summary>
-    private void SetFinalGradient(Tensor? gradient, int[] expected, string what, int width, Func<int, int, DeviceBuffer> target)
-    {
-        long size = (long)Batch * width;
-        float[]? sorted = null;
-        if (gradient is not null)
-        {
-            if (!gradient.Shape.AsSpan().SequenceEqual(expected))
-                throw new ShapeException($"{what} has shape {gradient.ShapeText}, expected [{string.Join(", ", expected)}]");
-            RnnModel.CheckFinite(gradient, what);
-            sorted = Layout.SortRows(gradient.Data, Config.NumLayers * Config.Directions, width, toSorted: true);
-        }
-        for (int l = 0; l < Config.NumLayers; l++)
-        for (int d = 0; d < Config.Directions; d++)
-        {
-            if (sorted is null) Accelerator.Fill(target(l, d), 0f);
-            else Accelerator.CopyIn(sorted.AsSpan((int)((l * Config.Directions + d) * size), (int)size), target(l, d));
         }
     }
 

@@ -35,11 +35,13 @@ internal sealed partial class RnnPass : IDisposable
         set => Buffers.Layout = value;
     }
 
-    /// <summary>Checks the batch, then uploads input [B, T, I], its layout and the initial states (h0 [L * D, B, S], and an LSTM's c0 [L * D, B, H]; zeros when null).</summary>
+    /// <summary>
+    /// Uploads input [B, T, I] (checked by the caller: this pass's shape, finite), its layout and the initial states (h0
+    /// [L * D, B, S], and an LSTM's c0 [L * D, B, H]; zeros when null).
+    /// </summary>
     public void Load(Tensor input, Tensor? initialState, IReadOnlyList<int>? lengths, Tensor? initialCell = null)
     {
-        var (batch, time) = Model.CheckInput(input);
-        Layout = StepLayout.ForLengths(batch, time, lengths);
+        Layout = StepLayout.ForLengths(input.Shape[0], input.Shape[1], lengths);
         UploadInput(input.Data);
         SetInitialState(initialState, initialCell);
     }
@@ -64,27 +66,34 @@ internal sealed partial class RnnPass : IDisposable
     {
         if (initialCell is not null && !Config.HasCellState)
             throw new ShapeException($"an initial cell state was given, but a {Config.Cell.ToName()} model has none (only an LSTM has c)");
-        SetStates(initialState, Model.StateShape(Batch), "initial state", Config.StateSize, Buffers.Initial);
-        if (Config.HasCellState) SetStates(initialCell, Model.CellStateShape(Batch), "initial cell state", Config.HiddenSize, Buffers.InitialCell);
+        int s = Config.StateSize, h = Config.HiddenSize;
+        string sizes = $"(layers x directions, batch, {(Config.ProjSize > 0 ? "proj" : "hidden")})";
+        CopyStates(Sorted(initialState, Model.StateShape(Batch), "initial state", s, sizes), s, (l, d) => Buffers.Initial(l, d, 0, Batch));
+        if (Config.HasCellState)
+            CopyStates(Sorted(initialCell, Model.CellStateShape(Batch), "initial cell state", h, "(layers x directions, batch, hidden)"), h,
+                (l, d) => Buffers.InitialCell(l, d, 0, Batch));
     }
 
-    private void SetStates(Tensor? states, int[] expected, string what, int width, Func<int, int, int, int, Slice> initial)
+    /// <summary>A tensor of states [L * D, B, width] in the caller's order, checked, with its rows in the pass's sorted order; null for none.</summary>
+    internal float[]? Sorted(Tensor? states, int[] expected, string what, int width, string sizes = "")
+    {
+        if (states is null) return null;
+        if (!states.Shape.AsSpan().SequenceEqual(expected))
+            throw new ShapeException($"{what} has shape {states.ShapeText}, expected [{string.Join(", ", expected)}]{(sizes.Length > 0 ? " " + sizes : "")}");
+        RnnModel.CheckFinite(states, what);
+        return Layout.SortRows(states.Data, Config.NumLayers * Config.Directions, width, toSorted: true);
+    }
+
+    /// <summary>Sorted states [L * D, B, width] (zeros when null) into each layer and direction's buffer.</summary>
+    internal void CopyStates(float[]? sorted, int width, Func<int, int, Slice> target)
     {
         long size = (long)Batch * width;
-        if (states is null)
-        {
-            for (int l = 0; l < Config.NumLayers; l++)
-            for (int d = 0; d < Config.Directions; d++)
-                Accelerator.Fill(initial(l, d, 0, Batch), 0f);
-            return;
-        }
-        if (!states.Shape.AsSpan().SequenceEqual(expected))
-            throw new ShapeException($"{what} has shape {states.ShapeText}, expected [{string.Join(", ", expected)}] (layers x directions, batch, {(width == Config.HiddenSize ? "hidden" : "proj")})");
-        RnnModel.CheckFinite(states, what);
-        var sorted = Layout.SortRows(states.Data, Config.NumLayers * Config.Directions, width, toSorted: true);
         for (int l = 0; l < Config.NumLayers; l++)
         for (int d = 0; d < Config.Directions; d++)
-            Accelerator.CopyIn(sorted.AsSpan((int)((l * Config.Directions + d) * size), (int)size), initial(l, d, 0, Batch));
+        {
+            if (sorted is null) Accelerator.Fill(target(l, d), 0f);
+            else Accelerator.CopyIn(sorted.AsSpan((int)((l * Config.Directions + d) * size), (int)size), target(l, d));
+        }
     }
 
     /// <summary>The final states of this pass become the initial states of <paramref name="next"/> (a truncated-BPTT chunk; sorted order is shared).</summary>

@@ -199,7 +199,7 @@ internal sealed class RnnWorkspace : IDisposable
             }
             long outputRows = c.ManyToOne ? ws.Batch : capacity;
             DHeadOutput = c.HasHead ? ws.Own(outputRows * c.OutputSize) : null;
-            DhA = ws.Own(ws.Batch * (long)Math.Max(c.StateSize, c.HiddenSize));
+            DhA = ws.Own(ws.CellStepSize);   // [B, H]: S is at most H
             DInput = ws.Own(capacity * c.InputSize);
             DInitialState = ws.Own(c.NumLayers * c.Directions * ws.StepSize);
             Target = ws.Own(outputRows * c.OutputWidth);
@@ -215,7 +215,7 @@ internal sealed class RnnWorkspace : IDisposable
         /// <summary>dL/dy: [Rows, O] or [B, O]; null without a head (the loss then writes into the top layer's DStates).</summary>
         public DeviceBuffer? DHeadOutput { get; }
 
-        /// <summary>[B, max(S, H)] of working space for the recurrence's backward pass.</summary>
+        /// <summary>[B, H] of working space for the recurrence's backward pass.</summary>
         public DeviceBuffer DhA { get; }
 
         /// <summary>dL/dx: [Rows, I].</summary>

@@ -26,7 +26,7 @@ public sealed class Generator
     /// then generates: output 0 is the model's output at the prompt's last step, and output t + 1 is its
     /// output after feeding back <c>feedback(output t)</c>. Returns the outputs [B, steps, O], what the
     /// feedback made of each of them [B, steps, I] (the last one computed but not fed), and the state
-    /// after the last step [L, B, H]: feeding the last fed-back input from it continues the generation.
+    /// after the last step [L, B, S] (and an LSTM's c [L, B, H]): feeding the last fed-back input from it continues the generation.
     /// <paramref name="feedback"/> maps [B, O] to [B, I]; when null, the output itself (O must equal I).
     /// </summary>
     public GenerationResult Generate(Tensor prompt, int steps, Tensor? initialState = null,
@@ -79,7 +79,7 @@ public sealed class Generator
 
 /// <summary>
 /// Generated outputs [B, steps, O]; the inputs the feedback made of them [B, steps, I] (for sampled
-/// classes: the one-hot codes of the draws); the state after the last step [L, B, H].
+/// classes: the one-hot codes of the draws); the state after the last step [L, B, S], and an LSTM's c [L, B, H] (else null).
 /// </summary>
 public sealed record GenerationResult(Tensor Output, Tensor FedBack, Tensor FinalState, Tensor? FinalCell = null)
 {

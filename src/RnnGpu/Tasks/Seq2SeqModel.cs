@@ -70,8 +70,8 @@ public sealed class Seq2SeqModel : IDisposable
             throw new ShapeException($"the encoder's proj size {encoder.ProjSize} and the decoder's {decoder.ProjSize} differ: the encoder's final h starts the decoder, so give both the same");
         if (eg != dg || encoder.HiddenSize != decoder.HiddenSize)
             throw new ShapeException(
-                $"the encoder's final state [{eg}, batch, {encoder.HiddenSize}] ({encoder.NumLayers} layer(s) x {encoder.Directions} direction(s), hidden {encoder.HiddenSize}) " +
-                $"cannot start the decoder, whose state is [{dg}, batch, {decoder.HiddenSize}]: give both the same layers x directions and hidden size");
+                $"the encoder's final state [{eg}, batch, {encoder.StateSize}] ({encoder.NumLayers} layer(s) x {encoder.Directions} direction(s), hidden {encoder.HiddenSize}) " +
+                $"cannot start the decoder, whose state is [{dg}, batch, {decoder.StateSize}]: give both the same layers x directions and hidden size");
     }
 
     /// <summary>The encoder's final state [L * D, B, S] for input [B, T, I] (each sequence to its length): the decoder's initial state.</summary>

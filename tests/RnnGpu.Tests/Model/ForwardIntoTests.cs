@@ -23,7 +23,8 @@ public sealed class ForwardIntoTests
             var expected = model.Forward(x, lengths: lengths);
             var final = model.ForwardInto(x, output, lengths: lengths);
             Assert.Equal(expected.Output.Data, output.Data);
-            Assert.Equal(expected.FinalState.Data, final.Data);
+            Assert.Equal(expected.FinalState.Data, final.FinalState.Data);
+            Assert.Same(output, final.Output);
         }
     }
 

@@ -71,4 +71,29 @@ public sealed class HotSwapTests
         Assert.Contains("create a new stream", e.Message);
         Assert.Contains("create a new stream", Assert.Throws<ShapeException>(() => streams.GetState(id)).Message);
     }
+
+    /// <summary>
+    /// A state of the same length but another meaning (an Elman model of hidden 8 swapped for an LSTM of hidden 4: h then c,
+    /// also 8 floats) is not taken for the new model's: the stream says it no longer fits.
+    /// </summary>
+    [Fact]
+    public async Task A_reload_to_another_cell_with_a_state_of_the_same_length_is_refused_by_old_streams()
+    {
+        using var models = new ServedModels();
+        var rnn = new RnnConfig(4, 8, 1, OutputSize: 2);
+        string path = models.Checkpoint(rnn, seed: 1);
+        var ct = TestContext.Current.CancellationToken;
+        using var service = ServedModels.Serve(path);
+        var streams = new RnnStreams(service);
+        string id = streams.Create();
+        Assert.Equal(8, streams.GetState(id).Length);
+
+        models.Checkpoint(new RnnConfig(4, 4, 1, OutputSize: 2, Cell: CellKind.Lstm), seed: 2);
+        await service.ReloadAsync(ct);
+        var e = await Assert.ThrowsAsync<ShapeException>(() => streams.StepAsync(id, new float[4], 1, ct));
+        Assert.Contains("holds the state of a rnn of 1 layer(s), hidden 8, but the served model is now a lstm", e.Message);
+        string fresh = streams.Create();
+        Assert.Equal(8, streams.GetState(fresh).Length);   // h [1, 4], then c [1, 4]
+        await streams.StepAsync(fresh, new float[4], 1, ct);
+    }
 }

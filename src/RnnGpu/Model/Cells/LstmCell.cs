@@ -26,7 +26,7 @@ internal sealed class LstmCell : RecurrentCell
         var (ws, c, model) = (pass.Buffers, pass.Config, pass.Model);
         int b0 = stepRows[0];
         var dc = pass.DCell(layer, direction);
-        pass.Accelerator.LstmRecurrenceBackward(stepRows, c.HiddenSize, c.ProjSize, ws.Initial(layer, direction, 0, b0), ws.InitialCell(layer, direction, 0, b0),
+        pass.Accelerator.LstmRecurrenceBackward(stepRows, c.HiddenSize, c.ProjSize, ws.InitialCell(layer, direction, 0, b0),
             model.Parameter(ParameterLayout.WeightHh(layer, direction)), ProjectionWeight(pass, layer, direction), ws.Gates(layer, direction),
             ws.CellOutputs(layer, direction), pass.DStates(layer, direction), InputGradient(pass, layer, direction), dh.Sub(0, (long)b0 * c.StateSize),
             dc.Sub(0, (long)b0 * c.HiddenSize), ws.Backward.DhA.Slice(0, (long)b0 * c.HiddenSize), reverse: direction == 1);
