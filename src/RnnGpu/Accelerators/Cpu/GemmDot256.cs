@@ -5,7 +5,7 @@ namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
 /// Dot-product kernels of <see cref="CpuGemmDot"/> with Vector256 (16 registers): blocks of 2 rows x 4 columns
-/// (8 accumulators, 6 loads per 8 FMAs), the last odd row and columns one output at a time.
+/// (8 accumulators, 6 loads per 8 FMAs), the last odd row 8 columns at a time, the last columns one output at a time.
 /// Each output: 8 lanes summed over K in steps of 8, the lanes added, then the scalar tail.
 /// </summary>
 internal static unsafe class GemmDot256
@@ -26,8 +26,45 @@ internal static unsafe class GemmDot256
             }
         }
         for (; i < s.M; i++)
-        for (int j = j0; j < j1; j++)
-            One(s, a, b, c, i, j);
+        {
+            int j = j0;
+            for (; j + 8 <= j1; j += 8) Block1x8(s, a, b, c, i, j);
+            for (; j < j1; j++) One(s, a, b, c, i, j);
+        }
+    }
+
+    /// <summary>The last odd row (a batch of one: a matrix-vector product) 8 columns at a time: 8 independent chains, not one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block1x8(in GemmSpec s, float* a, float* b, float* c, int i, int j)
+    {
+        float* x = a + (long)i * s.Lda, y0 = b + (long)j * s.Ldb;
+        long ldb = s.Ldb;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        int p = 0;
+        for (; p + 8 <= s.K; p += 8)
+        {
+            var v = Vector256.Load(x + p);
+            float* y = y0 + p;
+            c0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y), c0);
+            c1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + ldb), c1);
+            c2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + 2 * ldb), c2);
+            c3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + 3 * ldb), c3);
+            c4 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + 4 * ldb), c4);
+            c5 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + 5 * ldb), c5);
+            c6 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + 6 * ldb), c6);
+            c7 = Vector256.FusedMultiplyAdd(v, Vector256.Load(y + 7 * ldb), c7);
+        }
+        // All sums first, as in Block2x4; each output then as One computes it.
+        float r0 = Vector256.Sum(c0), r1 = Vector256.Sum(c1), r2 = Vector256.Sum(c2), r3 = Vector256.Sum(c3);
+        float r4 = Vector256.Sum(c4), r5 = Vector256.Sum(c5), r6 = Vector256.Sum(c6), r7 = Vector256.Sum(c7);
+        CpuGemmDot.Store(s, c, i, j, CpuGemmDot.Dot(x, y0, p, s.K, r0));
+        CpuGemmDot.Store(s, c, i, j + 1, CpuGemmDot.Dot(x, y0 + ldb, p, s.K, r1));
+        CpuGemmDot.Store(s, c, i, j + 2, CpuGemmDot.Dot(x, y0 + 2 * ldb, p, s.K, r2));
+        CpuGemmDot.Store(s, c, i, j + 3, CpuGemmDot.Dot(x, y0 + 3 * ldb, p, s.K, r3));
+        CpuGemmDot.Store(s, c, i, j + 4, CpuGemmDot.Dot(x, y0 + 4 * ldb, p, s.K, r4));
+        CpuGemmDot.Store(s, c, i, j + 5, CpuGemmDot.Dot(x, y0 + 5 * ldb, p, s.K, r5));
+        CpuGemmDot.Store(s, c, i, j + 6, CpuGemmDot.Dot(x, y0 + 6 * ldb, p, s.K, r6));
+        CpuGemmDot.Store(s, c, i, j + 7, CpuGemmDot.Dot(x, y0 + 7 * ldb, p, s.K, r7));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
