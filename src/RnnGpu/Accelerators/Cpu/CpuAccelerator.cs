@@ -158,6 +158,25 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         else base.UniformRecurrenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
+    /// <summary>Few rows forwards, without a projection: one team job (<see cref="CpuGatedRecurrence"/>); else the step loop.</summary>
+    protected override void LstmRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
+        Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
+    {
+        if (!reverse && proj == 0 && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
+            CpuGatedRecurrence.Lstm(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), Threads);
+        else base.LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
+    }
+
+    /// <summary>Few rows forwards: one team job (<see cref="CpuGatedRecurrence"/>); else the step loop.</summary>
+    protected override void GruRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn,
+        Slice states, Slice scratch, bool reverse)
+    {
+        if (!reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
+            CpuGatedRecurrence.Gru(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(),
+                scratch.Pointer(), Threads);
+        else base.GruRecurrenceForwardCore(stepRows, hidden, h0, wHh, bHh, gates, hn, states, scratch, reverse);
+    }
+
     protected override void LstmPointwiseForwardCore(int batch, int hidden, Slice gates, Slice cPrev, Slice c, Slice m) =>
         CpuGates.LstmForward(batch, hidden, gates.Pointer(), cPrev.Pointer(), c.Pointer(), m.Pointer());
 

@@ -19,15 +19,20 @@ internal static unsafe class CpuGates
 
     /// <summary>gates [batch, 4H]: i, f, g, o activated in place; c = f ⊙ cPrev + i ⊙ g; m = o ⊙ tanh(c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LstmForward(int batch, int hidden, float* gates, float* cPrev, float* c, float* m)
+    public static void LstmForward(int batch, int hidden, float* gates, float* cPrev, float* c, float* m) =>
+        LstmForward(batch, hidden, 0, hidden, gates, cPrev, c, m);
+
+    /// <summary><see cref="LstmForward(int, int, float*, float*, float*, float*)"/> on the units [j0, h1) of each row (j0 a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LstmForward(int batch, int hidden, int j0, int h1, float* gates, float* cPrev, float* c, float* m)
     {
         int h = hidden;
         for (int b = 0; b < batch; b++)
         {
             float* gi = gates + (long)b * 4 * h, gf = gi + h, gg = gf + h, go = gg + h;
             float* cp = cPrev + (long)b * h, cr = c + (long)b * h, mr = m + (long)b * h;
-            int j = 0;
-            for (; j + 8 <= h; j += 8)
+            int j = j0;
+            for (; j + 8 <= h1; j += 8)
             {
                 var i = Sigmoid(Vector256.Load(gi + j));
                 var f = Sigmoid(Vector256.Load(gf + j));
@@ -38,7 +43,7 @@ internal static unsafe class CpuGates
                 cell.Store(cr + j);
                 (o * CpuTanh.Of(cell)).Store(mr + j);
             }
-            for (; j < h; j++)
+            for (; j < h1; j++)
             {
                 float i = Sigmoid(gi[j]), f = Sigmoid(gf[j]), g = MathF.Tanh(gg[j]), o = Sigmoid(go[j]);
                 float cell = f * cp[j] + i * g;
@@ -86,7 +91,12 @@ internal static unsafe class CpuGates
 
     /// <summary>gates [batch, 3H] → r, z, n; a [batch, 3H] the recurrent projection with b_hh; h = n + z (hPrev - n); hn = a_n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GruForward(int batch, int hidden, float* gates, float* a, float* hPrev, float* hOut, float* hn)
+    public static void GruForward(int batch, int hidden, float* gates, float* a, float* hPrev, float* hOut, float* hn) =>
+        GruForward(batch, hidden, 0, hidden, gates, a, hPrev, hOut, hn);
+
+    /// <summary><see cref="GruForward(int, int, float*, float*, float*, float*, float*)"/> on the units [j0, h1) of each row (j0 a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GruForward(int batch, int hidden, int j0, int h1, float* gates, float* a, float* hPrev, float* hOut, float* hn)
     {
         int h = hidden;
         for (int b = 0; b < batch; b++)
@@ -94,8 +104,8 @@ internal static unsafe class CpuGates
             float* gr = gates + (long)b * 3 * h, gz = gr + h, gn = gz + h;
             float* ar = a + (long)b * 3 * h, az = ar + h, an = az + h;
             float* hp = hPrev + (long)b * h, ho = hOut + (long)b * h, hnr = hn + (long)b * h;
-            int j = 0;
-            for (; j + 8 <= h; j += 8)
+            int j = j0;
+            for (; j + 8 <= h1; j += 8)
             {
                 var r = Sigmoid(Vector256.Load(gr + j) + Vector256.Load(ar + j));
                 var z = Sigmoid(Vector256.Load(gz + j) + Vector256.Load(az + j));
@@ -104,7 +114,7 @@ internal static unsafe class CpuGates
                 r.Store(gr + j); z.Store(gz + j); n.Store(gn + j); av.Store(hnr + j);
                 Vector256.FusedMultiplyAdd(z, Vector256.Load(hp + j) - n, n).Store(ho + j);
             }
-            for (; j < h; j++)
+            for (; j < h1; j++)
             {
                 float r = Sigmoid(gr[j] + ar[j]), z = Sigmoid(gz[j] + az[j]), av = an[j], n = MathF.Tanh(r * av + gn[j]);
                 (gr[j], gz[j], gn[j], hnr[j]) = (r, z, n, av);

@@ -36,15 +36,20 @@ internal sealed unsafe class CpuGemmDot : ITeamWork
         int blocks = (_s.N + ColumnBlock - 1) / ColumnBlock;
         int j0 = (int)((long)blocks * member / members) * ColumnBlock;
         int j1 = Math.Min((int)((long)blocks * (member + 1) / members) * ColumnBlock, _s.N);
-        if (j0 >= j1) return;
-        switch (_isa)
+        if (j0 < j1) Columns(_s, _isa, _a, _b, _c, j0, j1);
+    }
+
+    /// <summary>Columns [j0, j1) of the product (j0 a multiple of 8) on the calling thread, with the kernel set <paramref name="isa"/>.</summary>
+    public static void Columns(in GemmSpec s, GemmIsa isa, float* a, float* b, float* c, int j0, int j1)
+    {
+        switch (isa)
         {
-            case GemmIsa.Vector512: GemmDot512.Compute(_s, _a, _b, _c, j0, j1); break;
-            case GemmIsa.Vector256: GemmDot256.Compute(_s, _a, _b, _c, j0, j1); break;
+            case GemmIsa.Vector512: GemmDot512.Compute(s, a, b, c, j0, j1); break;
+            case GemmIsa.Vector256: GemmDot256.Compute(s, a, b, c, j0, j1); break;
             default:
-                for (int i = 0; i < _s.M; i++)
+                for (int i = 0; i < s.M; i++)
                 for (int j = j0; j < j1; j++)
-                    Store(_s, _c, i, j, Dot(_a + (long)i * _s.Lda, _b + (long)j * _s.Ldb, 0, _s.K, 0f));
+                    Store(s, c, i, j, Dot(a + (long)i * s.Lda, b + (long)j * s.Ldb, 0, s.K, 0f));
                 break;
         }
     }
