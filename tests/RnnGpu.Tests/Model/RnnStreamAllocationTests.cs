@@ -23,7 +23,10 @@ public sealed class RnnStreamAllocationTests
         using var stream = model.CreateStream();
         var x = Numerics.Random(new Random(1), 64);
         var y = new float[8];
-        for (int i = 0; i < 50; i++) stream.Step(x, y);   // JIT and first-use paths
+        // JIT and first-use paths: for half a second, so the team's speed checks (TeamHealth: 100 ms windows) have run steps
+        // both shared and alone on this thread, whichever they settle on during the measured steps.
+        var warm = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 50 || warm.ElapsedMilliseconds < 500; i++) stream.Step(x, y);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 200; i++) stream.Step(x, y);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
