@@ -2,12 +2,14 @@ using RnnGpu.Accelerators.Cpu;
 using RnnGpu.Model;
 using RnnGpu.Tests.Model;
 using RnnGpu.Tests.Support;
+using RnnGpu.Training;
 
 namespace RnnGpu.Tests.Kernels;
 
 /// <summary>
-/// The CPU's fused gated recurrence (few rows, one team job, each member a stripe of the units): at sizes where the team
-/// shares it, packed lengths and both cells, against the float64 reference, and the same bits on one thread as on two.
+/// The CPU's fused gated recurrences (one team job, each member a stripe of the units): over few rows the dot products'
+/// forward job, over more the blocked job forward and backward; at sizes where the team shares them, packed lengths, both
+/// directions and both cells, against the float64 reference, and the same bits on one thread as on two.
 /// </summary>
 public sealed class GatedRecurrenceTests
 {
@@ -44,5 +46,48 @@ public sealed class GatedRecurrenceTests
             Assert.Equal(single.FinalCell!.Data, shared.FinalCell!.Data);
             Numerics.AssertClose(cn, shared.FinalCell.Data, 1e-4, 1e-5, "c_n");
         }
+    }
+
+    [Theory]
+    [InlineData(CellKind.Lstm, 13, 64, false)]
+    [InlineData(CellKind.Lstm, 29, 32, true)]
+    [InlineData(CellKind.Gru, 9, 64, true)]
+    [InlineData(CellKind.Gru, 20, 96, false)]
+    public void The_blocked_job_matches_the_reference_forward_and_backward_and_its_thread_count_changes_nothing(CellKind cell, int batch, int hidden,
+        bool bidirectional)
+    {
+        Assert.NotNull(CpuGatedBlocked.For(hidden));   // the job these sizes are for, on this machine's kernels
+        const int time = 7, input = 6;
+        var config = new RnnConfig(input, hidden, 2, OutputSize: 3, Bidirectional: bidirectional, Cell: cell);
+        int groups = config.NumLayers * config.Directions;
+        var rng = new Random(batch * hidden);
+        var x = new Tensor(Numerics.Random(rng, batch * time * input), batch, time, input);
+        var h0 = new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden);
+        var c0 = cell == CellKind.Lstm ? new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden) : null;
+        int[] lengths = Enumerable.Range(0, batch).Select(b => time - b % 5).ToArray();
+        var target = new Tensor(Numerics.Random(rng, batch * time * 3), batch, time, 3);
+
+        using var two = new CpuAccelerator(threads: 2);
+        using var one = new CpuAccelerator(threads: 1);
+        using var model = RnnModel.Create(config, two, seed: 4);
+        using var alone = RnnModel.FromParameters(config, one, model.StateDict());
+        var shared = model.Forward(x, h0, lengths, c0);
+        var single = alone.Forward(x, h0, lengths, c0);
+        Assert.Equal(single.Output.Data, shared.Output.Data);
+        Assert.Equal(single.FinalState.Data, shared.FinalState.Data);
+        var (output, hn, cn) = ReferenceRnn.FromModel(model).Run(Numerics.ToDouble(x), Numerics.ToDouble(h0), c0 is null ? null : Numerics.ToDouble(c0),
+            batch, time, lengths);
+        Numerics.AssertClose(output, shared.Output.Data, 1e-4, 1e-5, "output");
+        Numerics.AssertClose(hn, shared.FinalState.Data, 1e-4, 1e-5, "h_n");
+        if (c0 is not null) Numerics.AssertClose(cn, shared.FinalCell!.Data, 1e-4, 1e-5, "c_n");
+
+        // BPTT: the same bits on one thread as on two (the finite differences are GradientCheckTests', at sizes this job takes).
+        var gradients = model.ComputeGradients(x, target, LossKind.Mse, h0, lengths, initialCell: c0);
+        var gradientsAlone = alone.ComputeGradients(x, target, LossKind.Mse, h0, lengths, initialCell: c0);
+        Assert.Equal(gradientsAlone.Loss, gradients.Loss);
+        foreach (var (name, value) in gradientsAlone.Parameters) Assert.Equal(value.Data, gradients.Parameters[name].Data);
+        Assert.Equal(gradientsAlone.Input.Data, gradients.Input.Data);
+        Assert.Equal(gradientsAlone.InitialState.Data, gradients.InitialState.Data);
+        if (c0 is not null) Assert.Equal(gradientsAlone.InitialCell!.Data, gradients.InitialCell!.Data);
     }
 }

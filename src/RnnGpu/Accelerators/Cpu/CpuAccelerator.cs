@@ -158,23 +158,51 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         else base.UniformRecurrenceBackwardCore(act, batch, hidden, time, outputs, wHh, dPre, dh, scratch, reverse);
     }
 
-    /// <summary>Few rows forwards, without a projection: one team job (<see cref="CpuGatedRecurrence"/>); else the step loop.</summary>
+    /// <summary>
+    /// Without a projection, one team job: over few rows forwards the dot products' (<see cref="CpuGatedRecurrence"/>), else
+    /// the blocked one (<see cref="CpuGatedBlockedRecurrence{TKernel}"/>) where the hidden size is whole blocks of its kernel; the step loop otherwise.
+    /// </summary>
     protected override void LstmRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
         Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
     {
-        if (!reverse && proj == 0 && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
+        if (proj == 0 && !reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
             CpuGatedRecurrence.Lstm(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), Threads);
+        else if (proj == 0 && CpuGatedBlocked.For(hidden) is { } job)
+            job.LstmForward(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), reverse, Threads);
         else base.LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
     }
 
-    /// <summary>Few rows forwards: one team job (<see cref="CpuGatedRecurrence"/>); else the step loop.</summary>
+    /// <summary>Without a projection, one team job (<see cref="CpuGatedBlockedRecurrence{TKernel}"/>) where the hidden size fits its kernel; else the step loop.</summary>
+    protected override void LstmRecurrenceBackwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice c0, Slice wHh, Slice wHr, Slice gates,
+        Slice cells, Slice dStates, Slice dGates, Slice dh, Slice dc, Slice scratch, bool reverse)
+    {
+        if (proj == 0 && CpuGatedBlocked.For(hidden) is { } job)
+            job.LstmBackward(stepRows, hidden, c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), dStates.Pointer(), dGates.Pointer(), dh.Pointer(),
+                dc.Pointer(), reverse, Threads);
+        else base.LstmRecurrenceBackwardCore(stepRows, hidden, proj, c0, wHh, wHr, gates, cells, dStates, dGates, dh, dc, scratch, reverse);
+    }
+
+    /// <summary>One team job: over few rows forwards the dot products' (<see cref="CpuGatedRecurrence"/>), else the blocked one where it fits; else the step loop.</summary>
     protected override void GruRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn,
         Slice states, Slice scratch, bool reverse)
     {
         if (!reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
             CpuGatedRecurrence.Gru(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(),
                 scratch.Pointer(), Threads);
+        else if (CpuGatedBlocked.For(hidden) is { } job)
+            job.GruForward(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(), scratch.Pointer(),
+                reverse, Threads);
         else base.GruRecurrenceForwardCore(stepRows, hidden, h0, wHh, bHh, gates, hn, states, scratch, reverse);
+    }
+
+    /// <summary>One team job (<see cref="CpuGatedBlockedRecurrence{TKernel}"/>) where the hidden size fits its kernel; else the step loop.</summary>
+    protected override void GruRecurrenceBackwardCore(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice gates, Slice hn, Slice states,
+        Slice dStates, Slice dGates, Slice dGatesHidden, Slice dh, bool reverse)
+    {
+        if (CpuGatedBlocked.For(hidden) is { } job)
+            job.GruBackward(stepRows, hidden, h0.Pointer(), wHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(), dStates.Pointer(), dGates.Pointer(),
+                dGatesHidden.Pointer(), dh.Pointer(), reverse, Threads);
+        else base.GruRecurrenceBackwardCore(stepRows, hidden, h0, wHh, gates, hn, states, dStates, dGates, dGatesHidden, dh, reverse);
     }
 
     protected override void LstmPointwiseForwardCore(int batch, int hidden, Slice gates, Slice cPrev, Slice c, Slice m) =>

@@ -55,7 +55,12 @@ internal static unsafe class CpuGates
 
     /// <summary>The LSTM step's gradients (<see cref="Accelerator.LstmPointwiseBackwardCore"/>): dGates [batch, 4H]; dc in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LstmBackward(int batch, int hidden, float* gates, float* cPrev, float* c, float* dm, float* dc, float* dGates)
+    public static void LstmBackward(int batch, int hidden, float* gates, float* cPrev, float* c, float* dm, float* dc, float* dGates) =>
+        LstmBackward(batch, hidden, 0, hidden, gates, cPrev, c, dm, dc, dGates);
+
+    /// <summary><see cref="LstmBackward(int, int, float*, float*, float*, float*, float*, float*)"/> on the units [j0, h1) of each row (j0 a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LstmBackward(int batch, int hidden, int j0, int h1, float* gates, float* cPrev, float* c, float* dm, float* dc, float* dGates)
     {
         int h = hidden;
         var one = Vector256<float>.One;
@@ -64,8 +69,8 @@ internal static unsafe class CpuGates
             float* gi = gates + (long)b * 4 * h, gf = gi + h, gg = gf + h, go = gg + h;
             float* di = dGates + (long)b * 4 * h, df = di + h, dg = df + h, dO = dg + h;
             float* cp = cPrev + (long)b * h, cr = c + (long)b * h, dmr = dm + (long)b * h, dcr = dc + (long)b * h;
-            int j = 0;
-            for (; j + 8 <= h; j += 8)
+            int j = j0;
+            for (; j + 8 <= h1; j += 8)
             {
                 Vector256<float> i = Vector256.Load(gi + j), f = Vector256.Load(gf + j), g = Vector256.Load(gg + j), o = Vector256.Load(go + j);
                 Vector256<float> th = CpuTanh.Of(Vector256.Load(cr + j)), dmv = Vector256.Load(dmr + j);
@@ -76,7 +81,7 @@ internal static unsafe class CpuGates
                 (dmv * th * o * (one - o)).Store(dO + j);
                 (dct * f).Store(dcr + j);
             }
-            for (; j < h; j++)
+            for (; j < h1; j++)
             {
                 float i = gi[j], f = gf[j], g = gg[j], o = go[j], th = MathF.Tanh(cr[j]), dmv = dmr[j];
                 float dct = dcr[j] + dmv * o * (1f - th * th);
@@ -126,7 +131,13 @@ internal static unsafe class CpuGates
     /// <summary>The GRU step's gradients (<see cref="Accelerator.GruPointwiseBackwardCore"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GruBackward(int batch, int hidden, float* gates, float* hn, float* hPrev, float* dh, float* dGates, float* dGatesHidden,
-        float* dhPrev, bool accumulate)
+        float* dhPrev, bool accumulate) =>
+        GruBackward(batch, hidden, 0, hidden, gates, hn, hPrev, dh, dGates, dGatesHidden, dhPrev, accumulate);
+
+    /// <summary><see cref="GruBackward(int, int, float*, float*, float*, float*, float*, float*, float*, bool)"/> on the units [j0, h1) of each row (j0 a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GruBackward(int batch, int hidden, int j0, int h1, float* gates, float* hn, float* hPrev, float* dh, float* dGates,
+        float* dGatesHidden, float* dhPrev, bool accumulate)
     {
         int h = hidden;
         var one = Vector256<float>.One;
@@ -138,8 +149,8 @@ internal static unsafe class CpuGates
             float* dr = dGates + (long)b * 3 * h, dz = dr + h, dn = dz + h;
             float* er = dGatesHidden + (long)b * 3 * h, ez = er + h, en = ez + h;
             float* hnr = hn + (long)b * h, hp = hPrev + (long)b * h, dhr = dh + (long)b * h, dp = dhPrev + (long)b * h;
-            int j = 0;
-            for (; j + 8 <= h; j += 8)
+            int j = j0;
+            for (; j + 8 <= h1; j += 8)
             {
                 Vector256<float> r = Vector256.Load(gr + j), z = Vector256.Load(gz + j), n = Vector256.Load(gn + j), d = Vector256.Load(dhr + j);
                 var dnp = d * (one - z) * (one - n * n);
@@ -150,7 +161,7 @@ internal static unsafe class CpuGates
                 dnp.Store(dn + j); (dnp * r).Store(en + j);
                 (Vector256.Load(dp + j) * keep + d * z).Store(dp + j);
             }
-            for (; j < h; j++)
+            for (; j < h1; j++)
             {
                 float r = gr[j], z = gz[j], n = gn[j], d = dhr[j];
                 float dnp = d * (1f - z) * (1f - n * n);

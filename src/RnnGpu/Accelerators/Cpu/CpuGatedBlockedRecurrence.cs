@@ -1,0 +1,322 @@
+using System.Runtime.CompilerServices;
+
+namespace RnnGpu.Accelerators.Cpu;
+
+/// <summary>
+/// The recurrence of an LSTM (without a projection) or a GRU over many rows as one <see cref="CpuTeam"/> job, forward and
+/// BPTT, in either direction over packed steps (<see cref="PackedSteps"/>): the persistent recurrence of
+/// <see cref="CpuRecurrence"/> with the gate kernels inside. Each member owns a stripe of unit blocks (Nr units, the
+/// micro-kernel's width), packs its columns of W_hh once per call (panels [K][Nr], as <see cref="GemmBlocked{TKernel}"/>
+/// packs B on every product) and, step after step, multiplies the previous step's rows by them with the blocked GEMM's
+/// micro-kernel, each panel slice held in L1 while every row tile passes. One barrier per step:
+/// forward, a member's gates (<see cref="CpuGates"/>) need only its own units' products; backward, the gate gradients of all
+/// units meet at the barrier, then dL/dh_prev = dGates W_hh is made by the owner of each unit's column, which is the member
+/// that reads it in the next step's gate gradients. Every element is summed as the blocked GEMM sums it (K in slices of
+/// 256, one FMA chain each, edge tiles stored with the full tiles' rounding), so the results are the step loop's over that
+/// GEMM whatever the team's size and however many rows a step has (batch-invariant runs may take it).
+/// </summary>
+internal sealed unsafe class CpuGatedBlockedRecurrence<TKernel> : IGatedBlockedRecurrence, ITeamWork where TKernel : IGemmKernel
+{
+    private const int Kc = 256;
+    private const long TeamFlopsPerStep = 1L << 17;    // below this a step is too short to share
+
+    [ThreadStatic] private static CpuGatedBlockedRecurrence<TKernel>? _cached;
+    [ThreadStatic] private static PinnedScratch? _panels;   // the caller's packed W_hh
+
+    private readonly TeamBarrier _barrier = new();
+    private bool _lstm, _backward, _reverse;
+    private int _hidden, _gateCount, _time;
+    private int[] _rows = [];
+    private float* _packed;
+    // Forward: h0, c0 (LSTM), wHh, bias (GRU's b_hh), gates, cells (LSTM), states, hn and scratch (GRU).
+    // Backward: also dStates, dGates, dGatesHidden (GRU), dh, dc (LSTM).
+    private float* _h0, _c0, _w, _bias, _gates, _cells, _states, _hn, _scratch;
+    private float* _dStates, _dGates, _dGatesHidden, _dh, _dc;
+
+    public bool SharesStandAlone => false;
+
+    public void Abandon() => _barrier.Break();
+
+    /// <summary>This thread's job object (the caller's: its packed W_hh is kept for the next call).</summary>
+    public static CpuGatedBlockedRecurrence<TKernel> ForThisThread() => _cached ??= new CpuGatedBlockedRecurrence<TKernel>();
+
+    public void LstmForward(ReadOnlySpan<int> stepRows, int hidden, float* h0, float* c0, float* wHh, float* gates, float* cells, float* states,
+        bool reverse, int threads)
+    {
+        Set(stepRows, hidden, lstm: true, backward: false, reverse);
+        _h0 = h0;
+        _c0 = c0;
+        _w = wHh;
+        _gates = gates;
+        _cells = cells;
+        _states = states;
+        Start(threads);
+    }
+
+    public void GruForward(ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* bHh, float* gates, float* hn, float* states,
+        float* scratch, bool reverse, int threads)
+    {
+        Set(stepRows, hidden, lstm: false, backward: false, reverse);
+        _h0 = h0;
+        _w = wHh;
+        _bias = bHh;
+        _gates = gates;
+        _hn = hn;
+        _states = states;
+        _scratch = scratch;
+        Start(threads);
+    }
+
+    public void LstmBackward(ReadOnlySpan<int> stepRows, int hidden, float* c0, float* wHh, float* gates, float* cells, float* dStates,
+        float* dGates, float* dh, float* dc, bool reverse, int threads)
+    {
+        Set(stepRows, hidden, lstm: true, backward: true, reverse);
+        _c0 = c0;
+        _w = wHh;
+        _gates = gates;
+        _cells = cells;
+        _dStates = dStates;
+        _dGates = dGates;
+        _dh = dh;
+        _dc = dc;
+        Start(threads);
+    }
+
+    public void GruBackward(ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* gates, float* hn, float* states, float* dStates,
+        float* dGates, float* dGatesHidden, float* dh, bool reverse, int threads)
+    {
+        Set(stepRows, hidden, lstm: false, backward: true, reverse);
+        _h0 = h0;
+        _w = wHh;
+        _gates = gates;
+        _hn = hn;
+        _states = states;
+        _dStates = dStates;
+        _dGates = dGates;
+        _dGatesHidden = dGatesHidden;
+        _dh = dh;
+        Start(threads);
+    }
+
+    private void Set(ReadOnlySpan<int> stepRows, int hidden, bool lstm, bool backward, bool reverse)
+    {
+        if (_rows.Length < stepRows.Length) _rows = new int[stepRows.Length];
+        stepRows.CopyTo(_rows);
+        _lstm = lstm;
+        _backward = backward;
+        _reverse = reverse;
+        _hidden = hidden;
+        _gateCount = lstm ? 4 : 3;
+        _time = stepRows.Length;
+    }
+
+    private void Start(int threads)
+    {
+        try
+        {
+            _packed = (_panels ??= new PinnedScratch()).For((long)_gateCount * _hidden * _hidden);
+            _barrier.Reset();
+            long stepFlops = 2L * _rows[0] * _gateCount * _hidden * _hidden;
+            if (stepFlops < TeamFlopsPerStep) Run(0, 1);
+            else CpuTeam.Run(this, threads, (double)stepFlops * _time);
+        }
+        finally
+        {
+            // Nothing of the caller's kept past the call.
+            _packed = _h0 = _c0 = _w = _bias = _gates = _cells = _states = _hn = _scratch = null;
+            _dStates = _dGates = _dGatesHidden = _dh = _dc = null;
+        }
+    }
+
+    public void Run(int member, int members)
+    {
+        var (b0, b1) = Share(member, members);
+        Pack(b0, b1);
+        var steps = new PackedSteps(_rows.AsSpan(0, _time), _time <= 1024 ? stackalloc long[_time] : new long[_time], _reverse);
+        if (_backward) RunBackward(steps, member, members);
+        else RunForward(steps, member, members);
+    }
+
+    /// <summary>The unit blocks [B0, B1) of <paramref name="member"/> among <paramref name="members"/>.</summary>
+    private (int B0, int B1) Share(int member, int members)
+    {
+        int blocks = _hidden / TKernel.Nr;
+        return ((int)((long)blocks * member / members), (int)((long)blocks * (member + 1) / members));
+    }
+
+    /// <summary>
+    /// The panels of the unit blocks [b0, b1), each [K][Nr]. Forward, K = H and block u's panel for gate q is columns
+    /// [qH + u Nr, +Nr) of W_hh^T (rows of W_hh [gH, H]), at panel index u g + q; backward, K = gH and block u's one panel
+    /// is columns [u Nr, +Nr) of W_hh itself.
+    /// </summary>
+    private void Pack(int b0, int b1)
+    {
+        int h = _hidden, nr = TKernel.Nr;
+        if (_backward)
+        {
+            var spec = new GemmSpec(false, false, 0, h, _gateCount * h, 1f, 0f, 0, h, 0);
+            for (int u = b0; u < b1; u++)
+                GemmPacking.PackB(spec, _w, 0, _gateCount * h, u * nr, nr, nr, _packed + (long)u * _gateCount * h * nr);
+            return;
+        }
+        var transposed = new GemmSpec(false, true, 0, _gateCount * h, h, 1f, 0f, 0, h, 0);
+        for (int u = b0; u < b1; u++)
+        for (int q = 0; q < _gateCount; q++)
+            GemmPacking.PackB(transposed, _w, 0, h, q * h + u * nr, nr, nr, _packed + (long)(u * _gateCount + q) * h * nr);
+    }
+
+    /// <summary>Step after step: the products of the member's units, then their gates; a member the barrier lets go leaves.</summary>
+    private void RunForward(in PackedSteps steps, int member, int members)
+    {
+        int h = _hidden, g = _gateCount * h;
+        float* rowPanels = GemmScratch.For(RowPanelFloats(h));
+        Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
+        for (int i = 0; i < steps.Time; i++)
+        {
+            var (b0, b1) = Share(member, members);
+            int t = steps.StepAt(i), u0 = b0 * TKernel.Nr, u1 = b1 * TKernel.Nr;
+            long row = steps.FirstRow(t);
+            foreach (var seg in segments[..steps.Segments(t, segments)])
+            {
+                if (b1 == b0) break;
+                long first = row + seg.First, source = seg.FromInitial ? seg.First : steps.FirstRow(seg.Source) + seg.First;
+                float* hPrev = (seg.FromInitial ? _h0 : _states) + source * h;
+                PackRows(hPrev, h, seg.Count, h, rowPanels);
+                if (_lstm)
+                {
+                    // gates += h_prev W_hh^T in place (they hold the input projection with both biases).
+                    Multiply(rowPanels, seg.Count, h, _gates + first * g, g, 1f, null, b0, b1);
+                    float* cPrev = (seg.FromInitial ? _c0 : _cells) + source * h;
+                    CpuGates.LstmForward(seg.Count, h, u0, u1, _gates + first * g, cPrev, _cells + first * h, _states + first * h);
+                }
+                else
+                {
+                    // a = h_prev W_hh^T + b_hh into the scratch's rows of the segment.
+                    float* a = _scratch + (long)seg.First * g;
+                    Multiply(rowPanels, seg.Count, h, a, g, 0f, _bias, b0, b1);
+                    CpuGates.GruForward(seg.Count, h, u0, u1, _gates + first * g, a, hPrev, _states + first * h, _hn + first * h);
+                }
+            }
+            if (i < steps.Time - 1 && member >= (members = _barrier.Wait(members))) return;
+        }
+    }
+
+    /// <summary>
+    /// Against the order of the forward steps: the gate gradients of the member's units, the barrier, then its columns of
+    /// dL/dh_prev = dGates W_hh (LSTM) or dGatesHidden W_hh (GRU, on top of dh ⊙ z from the gates).
+    /// </summary>
+    private void RunBackward(in PackedSteps steps, int member, int members)
+    {
+        int h = _hidden, g = _gateCount * h;
+        float* rowPanels = GemmScratch.For(RowPanelFloats(g));
+        Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
+        AddFinalGradients(steps, Share(member, members));
+        for (int i = steps.Time - 1; i >= 0; i--)
+        {
+            var (b0, b1) = Share(member, members);
+            int t = steps.StepAt(i), u0 = b0 * TKernel.Nr, u1 = b1 * TKernel.Nr, count = steps.Segments(t, segments);
+            long row = steps.FirstRow(t);
+            for (int s = 0; s < count && b1 > b0; s++)
+            {
+                var seg = segments[s];
+                long first = row + seg.First, source = seg.FromInitial ? seg.First : steps.FirstRow(seg.Source) + seg.First;
+                if (_lstm)
+                {
+                    float* cPrev = (seg.FromInitial ? _c0 : _cells) + source * h;
+                    CpuGates.LstmBackward(seg.Count, h, u0, u1, _gates + first * g, cPrev, _cells + first * h, _dStates + first * h,
+                        _dc + (long)seg.First * h, _dGates + first * g);
+                }
+                else
+                {
+                    float* hPrev = (seg.FromInitial ? _h0 : _states) + source * h, dhPrev = (seg.FromInitial ? _dh : _dStates) + source * h;
+                    CpuGates.GruBackward(seg.Count, h, u0, u1, _gates + first * g, _hn + first * h, hPrev, _dStates + first * h, _dGates + first * g,
+                        _dGatesHidden + first * g, dhPrev, accumulate: !seg.FromInitial);
+                }
+            }
+            if (member >= (members = _barrier.Wait(members))) return;
+            (b0, b1) = Share(member, members);
+            for (int s = 0; s < count && b1 > b0; s++)
+            {
+                var seg = segments[s];
+                long first = row + seg.First, source = seg.FromInitial ? seg.First : steps.FirstRow(seg.Source) + seg.First;
+                float* dhPrev = (seg.FromInitial ? _dh : _dStates) + source * h;
+                PackRows((_lstm ? _dGates : _dGatesHidden) + first * g, g, seg.Count, g, rowPanels);
+                // The LSTM's dL/dh0 rows take the product alone; every other target adds it to what it holds.
+                Multiply(rowPanels, seg.Count, g, dhPrev, h, _lstm && seg.FromInitial ? 0f : 1f, null, b0, b1);
+            }
+        }
+    }
+
+    /// <summary>dStates at each sequence's last step += its dL/d(final state), in the member's columns, before any of them is read or dh rewritten.</summary>
+    private void AddFinalGradients(in PackedSteps steps, (int B0, int B1) share)
+    {
+        int h = _hidden, u0 = share.B0 * TKernel.Nr, width = (share.B1 - share.B0) * TKernel.Nr;
+        if (width == 0) return;
+        for (int t = 0; t < steps.Time; t++)
+        {
+            var (first, count) = steps.Ending(t);
+            for (int r = first; r < first + count; r++)
+            {
+                var target = new Span<float>(_dStates + (steps.FirstRow(t) + r) * h + u0, width);
+                CpuVectors.Add(target, new ReadOnlySpan<float>(_dh + (long)r * h + u0, width), target);
+            }
+        }
+    }
+
+    /// <summary>Room for the packed rows of a step's segment: its tiles of Mr rows, each [k][Mr], one more for a second segment's start.</summary>
+    private long RowPanelFloats(int k) => ((long)_rows[0] / TKernel.Mr + 2) * TKernel.Mr * k;
+
+    /// <summary>Rows [0, rows) of a [rows, k] matrix (leading dimension lda) as tiles of Mr rows, tile i at rowPanels + i Mr k, each [k][Mr].</summary>
+    private static void PackRows(float* a, int lda, int rows, int k, float* rowPanels)
+    {
+        var spec = new GemmSpec(false, false, rows, 0, k, 1f, 0f, lda, 0, 0);
+        for (int r = 0; r < rows; r += TKernel.Mr)
+            GemmPacking.PackA(spec, a, r, Math.Min(TKernel.Mr, rows - r), 0, k, TKernel.Mr, rowPanels + (long)r * k);
+    }
+
+    /// <summary>
+    /// C[0..rows, the columns of blocks b0..b1) = A B (+ beta C, + bias [columns] with the last slice of K), A packed by
+    /// <see cref="PackRows"/>, B the member's panels: forward every gate's column block of each unit block, backward its one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Multiply(float* rowPanels, int rows, int k, float* c, long ldc, float beta, float* bias, int b0, int b1)
+    {
+        int mr = TKernel.Mr, nr = TKernel.Nr, perBlock = _backward ? 1 : _gateCount;
+        float* tile = stackalloc float[mr * nr];
+        for (int u = b0; u < b1; u++)
+        for (int q = 0; q < perBlock; q++)
+        {
+            float* panel = _packed + (long)(u * perBlock + q) * k * nr;
+            int column = q * _hidden + u * nr;
+            for (int p0 = 0; p0 < k; p0 += Kc)
+            {
+                int kc = Math.Min(Kc, k - p0);
+                float sliceBeta = p0 == 0 ? beta : 1f;
+                float* sliceBias = p0 + kc == k && bias is not null ? bias + column : null;
+                float* b = panel + (long)p0 * nr;
+                for (int r = 0; r < rows; r += mr)
+                {
+                    float* a = rowPanels + (long)r * k + (long)p0 * mr, cTile = c + r * ldc + column;
+                    if (rows - r >= mr)
+                    {
+                        TKernel.Run(kc, a, b, nr, cTile, ldc, 1f, sliceBeta, sliceBias);
+                        continue;
+                    }
+                    TKernel.Run(kc, a, b, nr, tile, nr, 1f, 0f, null);
+                    MergeEdge(tile, nr, cTile, ldc, rows - r, sliceBeta, sliceBias);
+                }
+            }
+        }
+    }
+
+    /// <summary>The rows of an edge tile inside C, with the blocked GEMM's rounding: t + beta C, then + bias.</summary>
+    private static void MergeEdge(float* tile, int nr, float* c, long ldc, int rows, float beta, float* bias)
+    {
+        for (int r = 0; r < rows; r++, tile += nr, c += ldc)
+        for (int j = 0; j < nr; j++)
+        {
+            float v = MathF.FusedMultiplyAdd(1f, tile[j], beta == 0f ? 0f : beta * c[j]);
+            c[j] = bias is null ? v : v + bias[j];
+        }
+    }
+}
