@@ -159,16 +159,17 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     }
 
     /// <summary>
-    /// Without a projection, one team job: over few rows forwards the dot products' (<see cref="CpuGatedRecurrence"/>), else
-    /// the blocked one (<see cref="CpuGatedBlockedRecurrence{TKernel}"/>) where the hidden size is whole blocks of its kernel; the step loop otherwise.
+    /// Without a projection, one team job: the blocked one (<see cref="CpuGatedBlockedRecurrence{TKernel}"/>) where the hidden size
+    /// is whole blocks of its kernel and the rows are not too few (<see cref="CpuGatedBlocked.MinForwardRows"/>), else forwards over
+    /// few rows the dot products' (<see cref="CpuGatedRecurrence"/>); the step loop otherwise.
     /// </summary>
     protected override void LstmRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
         Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
     {
-        if (proj == 0 && !reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
-            CpuGatedRecurrence.Lstm(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), Threads);
-        else if (proj == 0 && CpuGatedBlocked.For(hidden) is { } job)
+        if (proj == 0 && CpuGatedBlocked.ForForward(hidden, stepRows[0], BatchInvariant) is { } job)
             job.LstmForward(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), reverse, Threads);
+        else if (proj == 0 && !reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
+            CpuGatedRecurrence.Lstm(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), Threads);
         else base.LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
     }
 
@@ -182,16 +183,16 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
         else base.LstmRecurrenceBackwardCore(stepRows, hidden, proj, c0, wHh, wHr, gates, cells, dStates, dGates, dh, dc, scratch, reverse);
     }
 
-    /// <summary>One team job: over few rows forwards the dot products' (<see cref="CpuGatedRecurrence"/>), else the blocked one where it fits; else the step loop.</summary>
+    /// <summary>One team job as the LSTM's (the blocked one, else over few rows forwards the dot products'); else the step loop.</summary>
     protected override void GruRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn,
         Slice states, Slice scratch, bool reverse)
     {
-        if (!reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
-            CpuGatedRecurrence.Gru(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(),
-                scratch.Pointer(), Threads);
-        else if (CpuGatedBlocked.For(hidden) is { } job)
+        if (CpuGatedBlocked.ForForward(hidden, stepRows[0], BatchInvariant) is { } job)
             job.GruForward(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(), scratch.Pointer(),
                 reverse, Threads);
+        else if (!reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
+            CpuGatedRecurrence.Gru(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(),
+                scratch.Pointer(), Threads);
         else base.GruRecurrenceForwardCore(stepRows, hidden, h0, wHh, bHh, gates, hn, states, scratch, reverse);
     }
 

@@ -263,15 +263,31 @@ internal sealed unsafe class CpuGatedBlockedRecurrence<TKernel> : IGatedBlockedR
         }
     }
 
-    /// <summary>Room for the packed rows of a step's segment: its tiles of Mr rows, each [k][Mr], one more for a second segment's start.</summary>
-    private long RowPanelFloats(int k) => ((long)_rows[0] / TKernel.Mr + 2) * TKernel.Mr * k;
+    /// <summary>Room for the packed rows of a step's segment: its tiles (<see cref="TileRows"/>), each [k][Mr].</summary>
+    private long RowPanelFloats(int k) => ((long)_rows[0] / TKernel.ShortMr + 2) * TKernel.Mr * k;
 
-    /// <summary>Rows [0, rows) of a [rows, k] matrix (leading dimension lda) as tiles of Mr rows, tile i at rowPanels + i Mr k, each [k][Mr].</summary>
+    /// <summary>
+    /// The rows of the next tile with <paramref name="left"/> rows to go: Mr, or the kernel's short tile where it leaves
+    /// fewer rows of padding. With 6 and 4 an even count has none (8 = 4 + 4, 10 = 6 + 4, 14 = 6 + 4 + 4).
+    /// </summary>
+    private static int TileRows(int left)
+    {
+        int mr = TKernel.Mr, sr = TKernel.ShortMr, rest = left % mr;
+        if (sr == mr || rest == 0) return mr;
+        if (left <= sr || (rest <= mr - sr && left <= 2 * sr)) return sr;
+        return mr;
+    }
+
+    /// <summary>Rows [0, rows) of a [rows, k] matrix (leading dimension lda) as tiles of <see cref="TileRows"/>, tile i at rowPanels + i Mr k, each [k][Mr].</summary>
     private static void PackRows(float* a, int lda, int rows, int k, float* rowPanels)
     {
         var spec = new GemmSpec(false, false, rows, 0, k, 1f, 0f, lda, 0, 0);
-        for (int r = 0; r < rows; r += TKernel.Mr)
-            GemmPacking.PackA(spec, a, r, Math.Min(TKernel.Mr, rows - r), 0, k, TKernel.Mr, rowPanels + (long)r * k);
+        for (int r = 0, tile = 0; r < rows; tile++)
+        {
+            int height = Math.Min(TileRows(rows - r), rows - r);
+            GemmPacking.PackA(spec, a, r, height, 0, k, TKernel.Mr, rowPanels + (long)tile * TKernel.Mr * k);
+            r += height;
+        }
     }
 
     /// <summary>
@@ -294,16 +310,24 @@ internal sealed unsafe class CpuGatedBlockedRecurrence<TKernel> : IGatedBlockedR
                 float sliceBeta = p0 == 0 ? beta : 1f;
                 float* sliceBias = p0 + kc == k && bias is not null ? bias + column : null;
                 float* b = panel + (long)p0 * nr;
-                for (int r = 0; r < rows; r += mr)
+                for (int r = 0, i = 0; r < rows; i++)
                 {
-                    float* a = rowPanels + (long)r * k + (long)p0 * mr, cTile = c + r * ldc + column;
-                    if (rows - r >= mr)
+                    int height = TileRows(rows - r), real = Math.Min(height, rows - r);
+                    float* a = rowPanels + (long)i * mr * k + (long)p0 * mr, cTile = c + r * ldc + column;
+                    bool isShort = height < mr;
+                    if (real == height)
                     {
-                        TKernel.Run(kc, a, b, nr, cTile, ldc, 1f, sliceBeta, sliceBias);
-                        continue;
+                        if (isShort) TKernel.RunShort(kc, a, b, nr, cTile, ldc, 1f, sliceBeta, sliceBias);
+                        else TKernel.Run(kc, a, b, nr, cTile, ldc, 1f, sliceBeta, sliceBias);
                     }
-                    TKernel.Run(kc, a, b, nr, tile, nr, 1f, 0f, null);
-                    MergeEdge(tile, nr, cTile, ldc, rows - r, sliceBeta, sliceBias);
+                    else
+                    {
+                        // Past the last row: through a scratch tile, stored row by row with the kernel's rounding.
+                        if (isShort) TKernel.RunShort(kc, a, b, nr, tile, nr, 1f, 0f, null);
+                        else TKernel.Run(kc, a, b, nr, tile, nr, 1f, 0f, null);
+                        MergeEdge(tile, nr, cTile, ldc, real, sliceBeta, sliceBias);
+                    }
+                    r += real;
                 }
             }
         }

@@ -1,7 +1,7 @@
 namespace RnnGpu.Accelerators.Cpu;
 
 /// <summary>
-/// The forward recurrence of an LSTM (without a projection) or a GRU over few rows as one <see cref="CpuTeam"/> job: each
+/// The forward recurrence of an LSTM (without a projection) or a GRU over very few rows as one <see cref="CpuTeam"/> job: each
 /// member owns a stripe of the hidden units and, step after step, computes its units' gate products straight from the
 /// rows of W_hh (dot products, as <see cref="CpuGemmDot"/>: nothing packed, its rows of W_hh stay in its core's cache),
 /// then its units' gates (<see cref="CpuGates"/>), and meets the others at a barrier once per step, so a step costs one
@@ -10,7 +10,10 @@ namespace RnnGpu.Accelerators.Cpu;
 /// </summary>
 internal sealed unsafe class CpuGatedRecurrence : ITeamWork
 {
-    /// <summary>The rows up to which the dot products beat the blocked GEMM's packing (<see cref="CpuGemmDot.MaxRows"/>, and a little past).</summary>
+    /// <summary>
+    /// The rows up to which the dot products beat the step loop's blocked GEMM, which packs W_hh on every step. Where
+    /// <see cref="CpuGatedBlocked"/> fits the hidden size, it takes from <see cref="CpuGatedBlocked.MinForwardRows"/> rows on.
+    /// </summary>
     public const int MaxRows = 8;
     private const long TeamFlopsPerStep = 1L << 17;    // below this a step is too short to share
 

@@ -12,6 +12,11 @@ internal readonly unsafe struct GemmKernel512 : IGemmKernel
     public static int Mr => 8;
     public static int Nr => 32;
 
+    public static int ShortMr => Mr;
+
+    public static void RunShort(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias) =>
+        Run(kc, a, b, bStride, c, ldc, alpha, beta, bias);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias)
     {

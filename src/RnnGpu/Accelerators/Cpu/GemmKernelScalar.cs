@@ -9,6 +9,11 @@ internal readonly unsafe struct GemmKernelScalar : IGemmKernel
     public static int Mr => M;
     public static int Nr => N;
 
+    public static int ShortMr => Mr;
+
+    public static void RunShort(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias) =>
+        Run(kc, a, b, bStride, c, ldc, alpha, beta, bias);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias)
     {

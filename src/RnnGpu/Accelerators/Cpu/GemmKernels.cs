@@ -11,4 +11,10 @@ internal unsafe interface IGemmKernel
     static abstract int Mr { get; }
     static abstract int Nr { get; }
     static abstract void Run(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias);
+
+    /// <summary>The rows of the kernel's shorter tile (Mr where it has none): <see cref="RunShort"/> stores only them.</summary>
+    static abstract int ShortMr { get; }
+
+    /// <summary><see cref="Run"/> for the first <see cref="ShortMr"/> rows of the micro-panel (still [kc][Mr]), each element summed and stored as Run does it.</summary>
+    static abstract void RunShort(int kc, float* a, float* b, long bStride, float* c, long ldc, float alpha, float beta, float* bias);
 }
