@@ -329,7 +329,7 @@ def main():
     rounds = max((len(lines) for (_, side), per_device in runs.items() if side == "ours" for lines in per_device.values()), default=0)
     devices = sorted({device for per_device in runs.values() for device in per_device})
     command = meta["command"] if meta and setting == meta.get("setting") else f"SETTING={setting} {COMMANDS[a.peer]}"
-    filtered = (f" A test run over the cases matching CASES_FILTER='{meta['cases_filter']}' only, not a result."
+    filtered = (f" Only the cases matching CASES_FILTER='{meta['cases_filter']}' ran; the rows of other cases are not measured here."
                 if meta.get("cases_filter") else "")
     about = (f"Measured {date} on {machine()}, setting {setting} ({SETTINGS.get(setting, 'see benchmarks/settings.sh')}): `{command}` ({rounds} interleaved "
              f"round{'s' if rounds != 1 else ''}; each figure the median over the rounds of each run's median; each peer in its fastest thread setting "

@@ -12,8 +12,8 @@ namespace RnnGpu.Accelerators.Cpu;
 /// forward, a member's gates (<see cref="CpuGates"/>) need only its own units' products; backward, the gate gradients of all
 /// units meet at the barrier, then dL/dh_prev = dGates W_hh is made by the owner of each unit's column, which is the member
 /// that reads it in the next step's gate gradients. Every element is summed as the blocked GEMM sums it (K in slices of
-/// 256, one FMA chain each, edge tiles stored with the full tiles' rounding), so the results are the step loop's over that
-/// GEMM whatever the team's size and however many rows a step has (batch-invariant runs may take it).
+/// 256, one FMA chain each, edge tiles stored with the full tiles' rounding), so a row's result depends neither on the
+/// team's size nor on the step's other rows (batch-invariant runs may take it).
 /// </summary>
 internal sealed unsafe class CpuGatedBlockedRecurrence<TKernel> : IGatedBlockedRecurrence, ITeamWork where TKernel : IGemmKernel
 {
