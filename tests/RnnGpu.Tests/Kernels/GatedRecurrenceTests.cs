@@ -19,35 +19,8 @@ public sealed class GatedRecurrenceTests
     [InlineData(CellKind.Lstm, 1, 128)]
     [InlineData(CellKind.Gru, 7, 56)]
     [InlineData(CellKind.Gru, 2, 120)]
-    public void The_team_job_matches_the_reference_and_its_thread_count_changes_nothing(CellKind cell, int batch, int hidden)
-    {
-        const int time = 9, input = 5;
-        var config = new RnnConfig(input, hidden, 2, OutputSize: 3, Cell: cell);
-        var rng = new Random(batch + hidden);
-        var x = new Tensor(Numerics.Random(rng, batch * time * input), batch, time, input);
-        var h0 = new Tensor(Numerics.Random(rng, 2 * batch * hidden, 0.5f), 2, batch, hidden);
-        var c0 = cell == CellKind.Lstm ? new Tensor(Numerics.Random(rng, 2 * batch * hidden, 0.5f), 2, batch, hidden) : null;
-        int[] lengths = Enumerable.Range(0, batch).Select(b => time - b % 4).ToArray();
-
-        using var two = new CpuAccelerator(threads: 2);
-        using var one = new CpuAccelerator(threads: 1);
-        using var model = RnnModel.Create(config, two, seed: 3);
-        using var alone = RnnModel.FromParameters(config, one, model.StateDict());
-        var shared = model.Forward(x, h0, lengths, c0);
-        var single = alone.Forward(x, h0, lengths, c0);
-        Assert.Equal(single.Output.Data, shared.Output.Data);
-        Assert.Equal(single.FinalState.Data, shared.FinalState.Data);
-
-        var (output, hn, cn) = ReferenceRnn.FromModel(model).Run(Numerics.ToDouble(x), Numerics.ToDouble(h0), c0 is null ? null : Numerics.ToDouble(c0),
-            batch, time, lengths);
-        Numerics.AssertClose(output, shared.Output.Data, 1e-4, 1e-5, "output");
-        Numerics.AssertClose(hn, shared.FinalState.Data, 1e-4, 1e-5, "h_n");
-        if (c0 is not null)
-        {
-            Assert.Equal(single.FinalCell!.Data, shared.FinalCell!.Data);
-            Numerics.AssertClose(cn, shared.FinalCell.Data, 1e-4, 1e-5, "c_n");
-        }
-    }
+    public void The_team_job_matches_the_reference_and_its_thread_count_changes_nothing(CellKind cell, int batch, int hidden) =>
+        Check(new RnnConfig(5, hidden, 2, OutputSize: 3, Cell: cell), batch, time: 9, lengthSpread: 4, seed: 3);
 
     [Theory]
     [InlineData(CellKind.Lstm, 13, 64, false)]
@@ -58,31 +31,41 @@ public sealed class GatedRecurrenceTests
         bool bidirectional)
     {
         Assert.NotNull(CpuGatedBlocked.For(hidden));   // the job these sizes are for, on this machine's kernels
-        const int time = 7, input = 6;
-        var config = new RnnConfig(input, hidden, 2, OutputSize: 3, Bidirectional: bidirectional, Cell: cell);
-        int groups = config.NumLayers * config.Directions;
+        Check(new RnnConfig(6, hidden, 2, OutputSize: 3, Bidirectional: bidirectional, Cell: cell), batch, time: 7, lengthSpread: 5, seed: 4,
+            backward: true);
+    }
+
+    /// <summary>
+    /// The model on two threads and its copy on one, over packed lengths from the time down by up to lengthSpread - 1: the
+    /// same bits forward (and, with <paramref name="backward"/>, in every BPTT gradient; their finite differences are
+    /// GradientCheckTests'), and the forward pass against the float64 reference.
+    /// </summary>
+    private static void Check(RnnConfig config, int batch, int time, int lengthSpread, int seed, bool backward = false)
+    {
+        int groups = config.NumLayers * config.Directions, hidden = config.HiddenSize, input = config.InputSize;
         var rng = new Random(batch * hidden);
         var x = new Tensor(Numerics.Random(rng, batch * time * input), batch, time, input);
         var h0 = new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden);
-        var c0 = cell == CellKind.Lstm ? new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden) : null;
-        int[] lengths = Enumerable.Range(0, batch).Select(b => time - b % 5).ToArray();
-        var target = new Tensor(Numerics.Random(rng, batch * time * 3), batch, time, 3);
+        var c0 = config.HasCellState ? new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden) : null;
+        int[] lengths = Enumerable.Range(0, batch).Select(b => time - b % lengthSpread).ToArray();
 
         using var two = new CpuAccelerator(threads: 2);
         using var one = new CpuAccelerator(threads: 1);
-        using var model = RnnModel.Create(config, two, seed: 4);
+        using var model = RnnModel.Create(config, two, seed);
         using var alone = RnnModel.FromParameters(config, one, model.StateDict());
         var shared = model.Forward(x, h0, lengths, c0);
         var single = alone.Forward(x, h0, lengths, c0);
         Assert.Equal(single.Output.Data, shared.Output.Data);
         Assert.Equal(single.FinalState.Data, shared.FinalState.Data);
+        if (c0 is not null) Assert.Equal(single.FinalCell!.Data, shared.FinalCell!.Data);
         var (output, hn, cn) = ReferenceRnn.FromModel(model).Run(Numerics.ToDouble(x), Numerics.ToDouble(h0), c0 is null ? null : Numerics.ToDouble(c0),
             batch, time, lengths);
         Numerics.AssertClose(output, shared.Output.Data, 1e-4, 1e-5, "output");
         Numerics.AssertClose(hn, shared.FinalState.Data, 1e-4, 1e-5, "h_n");
         if (c0 is not null) Numerics.AssertClose(cn, shared.FinalCell!.Data, 1e-4, 1e-5, "c_n");
+        if (!backward) return;
 
-        // BPTT: the same bits on one thread as on two (the finite differences are GradientCheckTests', at sizes this job takes).
+        var target = new Tensor(Numerics.Random(rng, batch * time * config.OutputSize), batch, time, config.OutputSize);
         var gradients = model.ComputeGradients(x, target, LossKind.Mse, h0, lengths, initialCell: c0);
         var gradientsAlone = alone.ComputeGradients(x, target, LossKind.Mse, h0, lengths, initialCell: c0);
         Assert.Equal(gradientsAlone.Loss, gradients.Loss);
