@@ -23,16 +23,18 @@ public sealed class GatedRecurrenceTests
         Check(new RnnConfig(5, hidden, 2, OutputSize: 3, Cell: cell), batch, time: 9, lengthSpread: 4, seed: 3);
 
     [Theory]
-    [InlineData(CellKind.Lstm, 13, 64, false)]
-    [InlineData(CellKind.Lstm, 29, 32, true)]
-    [InlineData(CellKind.Gru, 9, 64, true)]
-    [InlineData(CellKind.Gru, 20, 96, false)]
+    [InlineData(CellKind.Lstm, 13, 64, false, 0)]
+    [InlineData(CellKind.Lstm, 29, 32, true, 0)]
+    [InlineData(CellKind.Lstm, 11, 64, true, 32)]
+    [InlineData(CellKind.Lstm, 2, 96, false, 64)]
+    [InlineData(CellKind.Gru, 9, 64, true, 0)]
+    [InlineData(CellKind.Gru, 20, 96, false, 0)]
     public void The_blocked_job_matches_the_reference_forward_and_backward_and_its_thread_count_changes_nothing(CellKind cell, int batch, int hidden,
-        bool bidirectional)
+        bool bidirectional, int proj)
     {
-        Assert.NotNull(CpuGatedBlocked.For(hidden));   // the job these sizes are for, on this machine's kernels
-        Check(new RnnConfig(6, hidden, 2, OutputSize: 3, Bidirectional: bidirectional, Cell: cell), batch, time: 7, lengthSpread: 5, seed: 4,
-            backward: true);
+        Assert.NotNull(CpuGatedBlocked.For(hidden, proj));   // the job these sizes are for, on this machine's kernels
+        Check(new RnnConfig(6, hidden, 2, OutputSize: 3, Bidirectional: bidirectional, Cell: cell, ProjSize: proj), batch, time: 7, lengthSpread: 5,
+            seed: 4, backward: true);
     }
 
     /// <summary>
@@ -42,10 +44,10 @@ public sealed class GatedRecurrenceTests
     /// </summary>
     private static void Check(RnnConfig config, int batch, int time, int lengthSpread, int seed, bool backward = false)
     {
-        int groups = config.NumLayers * config.Directions, hidden = config.HiddenSize, input = config.InputSize;
+        int groups = config.NumLayers * config.Directions, hidden = config.HiddenSize, size = config.StateSize, input = config.InputSize;
         var rng = new Random(batch * hidden);
         var x = new Tensor(Numerics.Random(rng, batch * time * input), batch, time, input);
-        var h0 = new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden);
+        var h0 = new Tensor(Numerics.Random(rng, groups * batch * size, 0.5f), groups, batch, size);
         var c0 = config.HasCellState ? new Tensor(Numerics.Random(rng, groups * batch * hidden, 0.5f), groups, batch, hidden) : null;
         int[] lengths = Enumerable.Range(0, batch).Select(b => time - b % lengthSpread).ToArray();
 

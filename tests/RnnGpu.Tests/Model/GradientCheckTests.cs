@@ -73,8 +73,11 @@ public sealed class GradientCheckTests
         ["lstm no head"] = (new RnnConfig(2, 3, 1, Cell: CellKind.Lstm, ProjSize: 2), 2, 4, null, LossKind.Mse),
         ["gru bidirectional 2 layers, lengths, bce"] = (new RnnConfig(3, 4, 2, OutputSize: 2, Bidirectional: true, Cell: CellKind.Gru), 3, 5,
             [3, 5, 2], LossKind.BinaryCrossEntropy),
-        // Hidden sizes of whole 16- and 32-unit blocks, more rows than a tile: the CPU's blocked gated recurrence, edge tiles included.
+        // Hidden sizes of whole 16- and 32-unit blocks, more rows than a tile: the CPU's blocked gated recurrence, edge tiles
+        // included (the projection of 16 on AVX2 only; GatedRecurrenceTests has one of 32).
         ["lstm blocked, lengths"] = (new RnnConfig(2, 32, 1, OutputSize: 2, Cell: CellKind.Lstm), 9, 3, [3, 1, 2, 3, 3, 2, 1, 3, 2], LossKind.Mse),
+        ["lstm projection blocked, bidirectional, lengths"] = (new RnnConfig(2, 32, 1, OutputSize: 2, Bidirectional: true, Cell: CellKind.Lstm,
+            ProjSize: 16), 9, 3, [3, 2, 3, 1, 3, 2, 2, 1, 3], LossKind.Mse),
         ["gru blocked, bidirectional, lengths"] = (new RnnConfig(2, 32, 1, OutputSize: 2, Bidirectional: true, Cell: CellKind.Gru), 9, 3,
             [2, 3, 1, 3, 2, 3, 3, 1, 2], LossKind.Mse),
         ["gru dropout 3 layers, many-to-one"] = (new RnnConfig(2, 4, 3, OutputSize: 2, Dropout: 0.4f, HeadInput: HeadInput.FinalState,

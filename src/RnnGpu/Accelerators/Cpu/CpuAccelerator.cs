@@ -166,8 +166,9 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void LstmRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
         Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
     {
-        if (proj == 0 && CpuGatedBlocked.ForForward(hidden, stepRows[0], BatchInvariant) is { } job)
-            job.LstmForward(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), reverse, Threads);
+        if (CpuGatedBlocked.ForForward(hidden, proj, stepRows[0], BatchInvariant) is { } job)
+            job.LstmForward(stepRows, hidden, proj, h0.Pointer(), c0.Pointer(), wHh.Pointer(), proj > 0 ? wHr.Pointer() : null, gates.Pointer(), cells.Pointer(),
+                proj > 0 ? cellOutputs.Pointer() : null, states.Pointer(), reverse, Threads);
         else if (proj == 0 && !reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))
             CpuGatedRecurrence.Lstm(stepRows, hidden, h0.Pointer(), c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), states.Pointer(), Threads);
         else base.LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
@@ -177,9 +178,9 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void LstmRecurrenceBackwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice c0, Slice wHh, Slice wHr, Slice gates,
         Slice cells, Slice dStates, Slice dGates, Slice dh, Slice dc, Slice scratch, bool reverse)
     {
-        if (proj == 0 && CpuGatedBlocked.For(hidden) is { } job)
-            job.LstmBackward(stepRows, hidden, c0.Pointer(), wHh.Pointer(), gates.Pointer(), cells.Pointer(), dStates.Pointer(), dGates.Pointer(), dh.Pointer(),
-                dc.Pointer(), reverse, Threads);
+        if (CpuGatedBlocked.For(hidden, proj) is { } job)
+            job.LstmBackward(stepRows, hidden, proj, c0.Pointer(), wHh.Pointer(), proj > 0 ? wHr.Pointer() : null, gates.Pointer(), cells.Pointer(),
+                dStates.Pointer(), dGates.Pointer(), dh.Pointer(), dc.Pointer(), proj > 0 ? scratch.Pointer() : null, reverse, Threads);
         else base.LstmRecurrenceBackwardCore(stepRows, hidden, proj, c0, wHh, wHr, gates, cells, dStates, dGates, dh, dc, scratch, reverse);
     }
 
@@ -187,7 +188,7 @@ public sealed unsafe partial class CpuAccelerator : Accelerator
     protected override void GruRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn,
         Slice states, Slice scratch, bool reverse)
     {
-        if (CpuGatedBlocked.ForForward(hidden, stepRows[0], BatchInvariant) is { } job)
+        if (CpuGatedBlocked.ForForward(hidden, 0, stepRows[0], BatchInvariant) is { } job)
             job.GruForward(stepRows, hidden, h0.Pointer(), wHh.Pointer(), bHh.Pointer(), gates.Pointer(), hn.Pointer(), states.Pointer(), scratch.Pointer(),
                 reverse, Threads);
         else if (!reverse && CpuGatedRecurrence.Takes(stepRows[0], hidden, BatchInvariant))

@@ -3,17 +3,17 @@ namespace RnnGpu.Accelerators.Cpu;
 /// <summary>The gated recurrences over many rows as one team job (<see cref="CpuGatedBlockedRecurrence{TKernel}"/>), whatever its kernel.</summary>
 internal unsafe interface IGatedBlockedRecurrence
 {
-    /// <summary>See <see cref="Accelerator.LstmRecurrenceForward"/> without a projection.</summary>
-    void LstmForward(ReadOnlySpan<int> stepRows, int hidden, float* h0, float* c0, float* wHh, float* gates, float* cells, float* states, bool reverse,
-        int threads);
+    /// <summary>See <see cref="Accelerator.LstmRecurrenceForward"/>.</summary>
+    void LstmForward(ReadOnlySpan<int> stepRows, int hidden, int proj, float* h0, float* c0, float* wHh, float* wHr, float* gates, float* cells,
+        float* cellOutputs, float* states, bool reverse, int threads);
 
     /// <summary>See <see cref="Accelerator.GruRecurrenceForward"/>.</summary>
     void GruForward(ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* bHh, float* gates, float* hn, float* states, float* scratch,
         bool reverse, int threads);
 
-    /// <summary>See <see cref="Accelerator.LstmRecurrenceBackward"/> without a projection.</summary>
-    void LstmBackward(ReadOnlySpan<int> stepRows, int hidden, float* c0, float* wHh, float* gates, float* cells, float* dStates, float* dGates,
-        float* dh, float* dc, bool reverse, int threads);
+    /// <summary>See <see cref="Accelerator.LstmRecurrenceBackward"/>.</summary>
+    void LstmBackward(ReadOnlySpan<int> stepRows, int hidden, int proj, float* c0, float* wHh, float* wHr, float* gates, float* cells, float* dStates,
+        float* dGates, float* dh, float* dc, float* scratch, bool reverse, int threads);
 
     /// <summary>See <see cref="Accelerator.GruRecurrenceBackward"/>.</summary>
     void GruBackward(ReadOnlySpan<int> stepRows, int hidden, float* h0, float* wHh, float* gates, float* hn, float* states, float* dStates,
@@ -30,14 +30,23 @@ internal static class CpuGatedBlocked
     /// </summary>
     public const int MinForwardRows = 3;
 
-    /// <summary>This thread's job, or null when its kernels are scalar or the hidden size is not whole blocks of their width.</summary>
-    public static IGatedBlockedRecurrence? For(int hidden) => GemmIsaChoice.Current switch
+    /// <summary>
+    /// This thread's job, or null when its kernels are scalar or the hidden size (and an LSTM's projection, 0 for none) is
+    /// not whole blocks of their width.
+    /// </summary>
+    public static IGatedBlockedRecurrence? For(int hidden, int proj = 0) => GemmIsaChoice.Current switch
     {
-        GemmIsa.Vector512 when hidden % GemmKernel512.Nr == 0 => CpuGatedBlockedRecurrence<GemmKernel512>.ForThisThread(),
-        GemmIsa.Vector256 when hidden % GemmKernel256.Nr == 0 => CpuGatedBlockedRecurrence<GemmKernel256>.ForThisThread(),
+        GemmIsa.Vector512 when Whole(hidden, proj, GemmKernel512.Nr) => CpuGatedBlockedRecurrence<GemmKernel512>.ForThisThread(),
+        GemmIsa.Vector256 when Whole(hidden, proj, GemmKernel256.Nr) => CpuGatedBlockedRecurrence<GemmKernel256>.ForThisThread(),
         _ => null,
     };
 
-    /// <summary><see cref="For"/> for a forward pass from <see cref="MinForwardRows"/> rows, or any rows in a batch-invariant pass (which the dot products' order would break).</summary>
-    public static IGatedBlockedRecurrence? ForForward(int hidden, int rows, bool invariant) => rows >= MinForwardRows || invariant ? For(hidden) : null;
+    private static bool Whole(int hidden, int proj, int width) => hidden % width == 0 && proj % width == 0;
+
+    /// <summary>
+    /// <see cref="For"/> for a forward pass from <see cref="MinForwardRows"/> rows, or any rows in a batch-invariant pass (which
+    /// the dot products' order would break) or with a projection (which the dot products' job has not).
+    /// </summary>
+    public static IGatedBlockedRecurrence? ForForward(int hidden, int proj, int rows, bool invariant) =>
+        rows >= MinForwardRows || invariant || proj > 0 ? For(hidden, proj) : null;
 }
