@@ -196,7 +196,7 @@ internal sealed unsafe class CpuGatedBlockedRecurrence<TKernel> : IGatedBlockedR
     private void RunForward(in PackedSteps steps, int member, int members)
     {
         int h = _hidden, s = StateSize, g = _gateCount * h;
-        float* rowPanels = GemmScratch.For(RowPanelFloats(Math.Max(h, s)));
+        float* rowPanels = GemmScratch.For(RowPanelFloats(h));   // the rows of h_prev (S <= H) or of m (H)
         Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
         for (int i = 0; i < steps.Time; i++)
         {
@@ -248,7 +248,7 @@ internal sealed unsafe class CpuGatedBlockedRecurrence<TKernel> : IGatedBlockedR
     private void RunBackward(in PackedSteps steps, int member, int members)
     {
         int h = _hidden, s = StateSize, g = _gateCount * h;
-        float* rowPanels = GemmScratch.For(RowPanelFloats(Math.Max(g, s)));
+        float* rowPanels = GemmScratch.For(RowPanelFloats(g));   // the rows of dGates (gH) or of dh (S < H)
         Span<PackedSteps.Segment> segments = stackalloc PackedSteps.Segment[2];
         AddFinalGradients(steps, StateShare(member, members));
         if (_proj > 0 && member >= (members = _barrier.Wait(members))) return;
