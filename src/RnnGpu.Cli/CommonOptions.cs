@@ -36,6 +36,17 @@ internal static class CommonOptions
         return option.OneOf("tanh", "relu");
     }
 
+    /// <summary>--weights: how the model's weights are stored for inference (<see cref="RnnGpu.Model.RnnModel.Quantize"/>).</summary>
+    public static Option<string> Weights()
+    {
+        var option = new Option<string>("--weights")
+        {
+            Description = "Weights for inference: fp32 (as trained), int8 (symmetric per output row, activations quantized per step) or bf16 (default: as the checkpoint stores them; fp32 for a random model)",
+            HelpName = "fp32|int8|bf16",
+        };
+        return option.OneOf("fp32", "int8", "bf16");
+    }
+
     public static Option<string> Cell()
     {
         var option = new Option<string>("--cell")

@@ -13,15 +13,16 @@ internal sealed partial class ModelHost : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly string _path;
+    private readonly QuantizedWeights? _weights;
     private readonly int _executors;
     private readonly ILogger _log;
     private readonly SemaphoreSlim _loading = new(1, 1);
     private ModelGeneration _current;
     private long _versions;
 
-    public ModelHost(Accelerator accelerator, string path, int executors, ILogger log)
+    public ModelHost(Accelerator accelerator, string path, QuantizedWeights? weights, int executors, ILogger log)
     {
-        (_accelerator, _path, _executors, _log) = (accelerator, path, executors, log);
+        (_accelerator, _path, _weights, _executors, _log) = (accelerator, path, weights, executors, log);
         _current = Load();
     }
 
@@ -66,10 +67,13 @@ internal sealed partial class ModelHost : IDisposable
 
     private ModelGeneration Load()
     {
-        var model = Checkpoint.Load(_path, _accelerator);
+        var model = Checkpoint.Load(_path, _accelerator, _weights);
         try
         {
-            var info = new ServedModelInfo(Interlocked.Increment(ref _versions), model.Config, _accelerator.DeviceName, _path, DateTimeOffset.UtcNow);
+            var info = new ServedModelInfo(Interlocked.Increment(ref _versions), model.Config, _accelerator.DeviceName, _path, DateTimeOffset.UtcNow)
+            {
+                Weights = model.Weights.ToName(),
+            };
             var generation = new ModelGeneration(model, _executors, info);
             LogLoaded(_log, info.Version, _path, info.Device, model.Config.ToString());
             return generation;

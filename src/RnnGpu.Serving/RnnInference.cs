@@ -31,7 +31,7 @@ public sealed partial class RnnInference : IDisposable
         {
             var capabilities = _accelerator.Capabilities;
             int executors = !capabilities.ParallelCallers ? 1 : options.Executors > 0 ? options.Executors : capabilities.Threads;
-            _host = new ModelHost(_accelerator, options.CheckpointPath, executors, _log);
+            _host = new ModelHost(_accelerator, options.CheckpointPath, options.WeightsKind, executors, _log);
             _queue = new RequestQueue(options.MaxQueuedRequests);
             Metrics = new ServingMetrics(meters, () => _queue.Count);
             _executors = new BatchExecutor[executors];

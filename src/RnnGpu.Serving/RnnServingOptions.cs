@@ -9,6 +9,16 @@ public sealed class RnnServingOptions
     /// <summary>"cpu", "opencl", "cuda", "ilgpu-cpu" or "auto" (<see cref="RnnGpu.Accelerators.Backends.Open"/>).</summary>
     public string Backend { get; set; } = "cpu";
 
+    /// <summary>
+    /// The weights to serve with: "" (as the checkpoint stores them), "fp32", "int8" or "bf16" (a float32 checkpoint quantizes
+    /// at load, <see cref="RnnGpu.Model.RnnModel.Quantize"/>; a quantized one serves only as what it stores).
+    /// </summary>
+    public string Weights { get; set; } = "";
+
+    /// <summary><see cref="Weights"/> parsed: null for as stored.</summary>
+    internal RnnGpu.Accelerators.QuantizedWeights? WeightsKind =>
+        string.IsNullOrEmpty(Weights) ? null : RnnGpu.Accelerators.QuantizedWeightsNames.Parse(Weights);
+
     /// <summary>Most requests coalesced into one forward pass; 1 turns dynamic batching off.</summary>
     public int MaxBatch { get; set; } = 16;
 
@@ -38,6 +48,8 @@ public sealed class RnnServingOptions
     {
         if (string.IsNullOrWhiteSpace(CheckpointPath)) throw new ShapeException("RnnServing:CheckpointPath is not set: name the checkpoint to serve");
         if (MaxBatch < 1) throw new ShapeException($"RnnServing:MaxBatch {MaxBatch} must be at least 1");
+        if (!string.IsNullOrEmpty(Weights) && Weights is not ("fp32" or "int8" or "bf16"))
+            throw new ShapeException($"RnnServing:Weights '{Weights}' is not one of fp32, int8, bf16 (or empty: as the checkpoint stores them)");
         if (MaxWait < TimeSpan.Zero || MaxWait > TimeSpan.FromSeconds(1)) throw new ShapeException($"RnnServing:MaxWait {MaxWait} must be within [0, 1 s]");
         if (MaxSequenceLength < 1) throw new ShapeException($"RnnServing:MaxSequenceLength {MaxSequenceLength} must be at least 1");
         if (MaxQueuedRequests < 1) throw new ShapeException($"RnnServing:MaxQueuedRequests {MaxQueuedRequests} must be at least 1");

@@ -6,7 +6,11 @@ namespace RnnGpu.Serving;
 /// The model being served: its version counts loads from 1, so a response names the weights that made it;
 /// Device is the accelerator's own description (e.g. "CPU (2 threads, AVX-512)").
 /// </summary>
-public sealed record ServedModelInfo(long Version, RnnConfig Config, string Device, string CheckpointPath, DateTimeOffset LoadedAt);
+public sealed record ServedModelInfo(long Version, RnnConfig Config, string Device, string CheckpointPath, DateTimeOffset LoadedAt)
+{
+    /// <summary>How the served weights are stored: fp32, int8 or bf16.</summary>
+    public string Weights { get; init; } = "fp32";
+}
 
 /// <summary>
 /// One request's result: Output [steps, O] (O = <see cref="RnnConfig.OutputWidth"/>), or [O] for a

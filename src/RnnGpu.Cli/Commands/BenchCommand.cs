@@ -30,6 +30,7 @@ internal static class BenchCommand
         var nonlinearity = CommonOptions.Nonlinearity("tanh");
         var cell = CommonOptions.Cell();
         var projSize = CommonOptions.ProjSize();
+        var weights = CommonOptions.Weights();
         var mode = new Option<string>("--mode")
         {
             Description = "op rnn: infer (forward into a reused output), infer-alloc (forward returning a fresh output), train (forward, loss, BPTT, SGD update) or both (infer and train)",
@@ -48,7 +49,7 @@ internal static class BenchCommand
         var backend = new BackendOptions();
         var command = new Command("bench", "Time an op (rnn: the forward pass and the training step; gemm; recurrence; step; stream) on random data; one JSON line per result")
         {
-            op, batch, seq, input, hidden, layers, output, nonlinearity, cell, projSize, mode, m, n, k, warmup, iters, seed, invariant,
+            op, batch, seq, input, hidden, layers, output, nonlinearity, cell, projSize, weights, mode, m, n, k, warmup, iters, seed, invariant,
         };
         backend.AddTo(command);
         command.Validators.Add(result =>
@@ -58,6 +59,14 @@ internal static class BenchCommand
                 result.AddError($"--op {result.GetValue(op)} times the Elman cell's kernels; time an {cellName} with --op rnn or --op stream");
             if (cellName != "rnn" && result.IsGiven(nonlinearity))
                 result.AddError($"--nonlinearity applies to --cell rnn; the {cellName} cell has its own gates");
+            if (result.GetValue(weights) is "int8" or "bf16")
+            {
+                string opName = result.GetValue(op) ?? "rnn";
+                if (opName is not ("rnn" or "stream"))
+                    result.AddError($"--weights {result.GetValue(weights)} applies to --op rnn and --op stream");
+                else if (opName == "rnn" && (result.GetValue(mode) ?? "both") is "train" or "both")
+                    result.AddError($"--weights {result.GetValue(weights)} runs inference only: give --mode infer (training stays float32)");
+            }
             if (result.IsGiven(projSize) && cellName != "lstm")
                 result.AddError("--proj-size applies to --cell lstm");
         });
@@ -68,7 +77,8 @@ internal static class BenchCommand
             var config = new RnnConfig(parseResult.GetValue(input), parseResult.GetValue(hidden), parseResult.GetValue(layers), act, parseResult.GetValue(output),
                 Cell: CellKindNames.ParseCell(parseResult.GetValue(cell) ?? "rnn"), ProjSize: parseResult.GetValue(projSize) ?? 0);
             config.Validate();
-            var shape = new BenchShape(config, parseResult.GetValue(batch), parseResult.GetValue(seq), parseResult.GetValue(seed));
+            var shape = new BenchShape(config, parseResult.GetValue(batch), parseResult.GetValue(seq), parseResult.GetValue(seed),
+                QuantizedWeightsNames.Parse(parseResult.GetValue(weights) ?? "fp32"));
             int w = parseResult.GetValue(warmup) ?? Defaults[o].Warmup, its = parseResult.GetValue(iters) ?? Defaults[o].Iters;
 
             using var accelerator = context.OpenBackend(backend.Read(parseResult));

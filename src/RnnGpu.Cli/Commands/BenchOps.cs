@@ -11,7 +11,7 @@ internal static class BenchOps
     /// <summary>op rnn: the forward pass (infer) and a training step (train) of a random model on a random batch.</summary>
     public static IEnumerable<BenchResult> Rnn(Accelerator acc, BenchShape s, string mode, int warmup, int iters)
     {
-        using var model = RnnModel.Create(s.Config, acc, s.Seed);
+        using var model = s.CreateModel(acc);
         var random = new Random(s.Seed + 1);
         var x = BenchShape.RandomTensor(random, s.Batch, s.Seq, s.Config.InputSize);
         var y = BenchShape.RandomTensor(random, s.Batch, s.Seq, s.Config.OutputWidth);
@@ -100,7 +100,7 @@ internal static class BenchOps
     /// <summary>op stream: one step of <see cref="RnnModel.CreateStream"/> (every layer and the head), input [B, I], output [B, OutputWidth].</summary>
     public static BenchResult Stream(Accelerator acc, BenchShape s, int warmup, int iters)
     {
-        using var model = RnnModel.Create(s.Config, acc, s.Seed);
+        using var model = s.CreateModel(acc);
         using var stream = model.CreateStream(batch: s.Batch);
         var input = BenchShape.RandomValues(new Random(s.Seed + 1), (long)s.Batch * s.Config.InputSize);
         var output = new float[s.Batch * s.Config.OutputWidth];
@@ -116,6 +116,7 @@ internal static class BenchOps
             Mode = mode, Batch = s.Batch, Seq = s.Seq, Input = c.InputSize, Hidden = c.HiddenSize, Layers = c.NumLayers,
             Output = c.OutputSize, Nonlinearity = c.Cell == CellKind.Rnn ? c.Nonlinearity.ToName() : null,
             Cell = c.Cell == CellKind.Rnn ? null : c.Cell.ToName(), ProjSize = c.ProjSize > 0 ? c.ProjSize : null,
+            Weights = s.Weights == QuantizedWeights.Fp32 ? null : s.Weights.ToName(),
         };
     }
 

@@ -18,6 +18,9 @@ internal sealed record BenchResult(
     /// <summary>The cell of op rnn and stream (lstm or gru); left out for the Elman cell, so its lines keep their shape.</summary>
     public string? Cell { get; init; }
 
+    /// <summary>int8 or bf16 for a quantized model; left out for float32.</summary>
+    public string? Weights { get; init; }
+
     /// <summary>An LSTM's projection size, when it has one.</summary>
     public int? ProjSize { get; init; }
 

@@ -1,10 +1,19 @@
+using RnnGpu.Accelerators;
 using RnnGpu.Model;
 
 namespace RnnGpu.Cli.Commands;
 
 /// <summary>The model and batch a bench op runs on: x [Batch, Seq, I], the model's outputs [Batch, Seq, OutputWidth].</summary>
-internal sealed record BenchShape(RnnConfig Config, int Batch, int Seq, int Seed)
+internal sealed record BenchShape(RnnConfig Config, int Batch, int Seq, int Seed, QuantizedWeights Weights = QuantizedWeights.Fp32)
 {
+    /// <summary>The random model of this shape, its weights quantized as asked.</summary>
+    public RnnModel CreateModel(Accelerator acc)
+    {
+        var model = RnnModel.Create(Config, acc, Seed);
+        model.Quantize(Weights);
+        return model;
+    }
+
     /// <summary>
     /// One step of every layer and direction: Σ of 2·B·G·H·(in_l + S) (G gates, S the state size), an LSTM's projection
     /// 2·B·H·P, plus the head's 2·B·D·S·O.

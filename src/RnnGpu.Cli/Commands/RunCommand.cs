@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Model;
 using RnnGpu.Tasks;
@@ -27,10 +28,11 @@ internal static class RunCommand
         var feedback = new Option<string?>("--feedback") { Description = "How --generate feeds an output back: identity (the output itself), argmax (one-hot of the largest; classes) or sigmoid (default: identity; an encoder-decoder's is saved with it)", HelpName = "identity|argmax|sigmoid" };
         feedback.OneOf("identity", "argmax", "sigmoid");
         var decoderInputs = new Option<string?>("--decoder-inputs") { Description = "Encoder-decoder: run the decoder teacher-forced over these inputs [batch, time', features] instead of generating", HelpName = "D.npy" };
+        var weights = CommonOptions.Weights();
         var backend = new BackendOptions();
         var command = new Command("run", "Run a trained model over input sequences: forward, generating (--generate), or encoding and decoding (encoder-decoder checkpoints)")
         {
-            model, inputs, output, stateOutput, cellStateOutput, initialState, initialCellState, lengths, generate, feedback, decoderInputs,
+            model, inputs, output, stateOutput, cellStateOutput, initialState, initialCellState, lengths, generate, feedback, decoderInputs, weights,
         };
         backend.AddTo(command);
         command.Validators.Add(result =>
@@ -46,7 +48,7 @@ internal static class RunCommand
                 parseResult.GetRequiredValue(model), parseResult.GetRequiredValue(inputs), parseResult.GetRequiredValue(output),
                 parseResult.GetValue(stateOutput), parseResult.GetValue(cellStateOutput), parseResult.GetValue(initialState),
                 parseResult.GetValue(initialCellState), parseResult.GetValue(lengths), parseResult.GetValue(generate), parseResult.GetValue(feedback),
-                parseResult.GetValue(decoderInputs));
+                parseResult.GetValue(decoderInputs), parseResult.GetValue(weights) is { } w ? QuantizedWeightsNames.Parse(w) : null);
             var file = SafetensorsFile.Read(args.ModelPath);
             using var accelerator = context.OpenBackend(backend.Read(parseResult));
             var (y, h, c) = Seq2SeqCheckpoint.IsSeq2Seq(file) ? RunEncoderDecoder(accelerator, file, args) : RunSingle(accelerator, file, args);
@@ -67,7 +69,8 @@ internal static class RunCommand
     }
 
     private sealed record RunArguments(string ModelPath, string InputsPath, string OutputPath, string? StatePath, string? CellStatePath,
-        string? InitialStatePath, string? InitialCellStatePath, string? LengthsPath, int? Generate, string? Feedback, string? DecoderInputsPath);
+        string? InitialStatePath, string? InitialCellStatePath, string? LengthsPath, int? Generate, string? Feedback, string? DecoderInputsPath,
+        QuantizedWeights? Weights);
 
     private static (Tensor Output, Tensor State, Tensor? Cell) RunSingle(Accelerators.Accelerator accelerator, SafetensorsFile file, RunArguments a)
     {
@@ -75,7 +78,7 @@ internal static class RunCommand
             throw new UsageException($"--decoder-inputs applies to an encoder-decoder checkpoint; {a.ModelPath} is a single model");
         var x = a.Generate is null ? NpyInputs.ReadSequences(a.InputsPath, "the inputs") : NpyInputs.ReadSequencesOrSteps(a.InputsPath, "the inputs");
         var h0 = a.InitialStatePath is null ? null : NpyInputs.ReadState(a.InitialStatePath);
-        using var rnn = Checkpoint.Load(file, accelerator);
+        using var rnn = Checkpoint.Load(file, accelerator, a.Weights);
         var config = rnn.Config;
         if (x.Shape[2] != config.InputSize)
             throw new ShapeException($"{a.InputsPath} has {x.Shape[2]} input features per step but {a.ModelPath} expects {config.InputSize}");
@@ -114,6 +117,8 @@ internal static class RunCommand
             throw new UsageException($"--initial-state and --initial-cell-state apply to single models; {a.ModelPath} is an encoder-decoder, whose decoder starts from the encoder's final state");
         if (a.Generate is null && a.DecoderInputsPath is null)
             throw new UsageException($"{a.ModelPath} is an encoder-decoder: give --generate N to decode N steps from its own outputs, or --decoder-inputs D.npy to decode teacher-forced");
+        if (a.Weights is { } w && w != QuantizedWeights.Fp32)
+            throw new UsageException($"--weights {w.ToName()} applies to single models; {a.ModelPath} is an encoder-decoder, which runs in float32");
         var x = NpyInputs.ReadSequences(a.InputsPath, "the inputs");
         var d = a.DecoderInputsPath is null ? null : NpyInputs.ReadSequences(a.DecoderInputsPath, "the decoder inputs");
         using var s2s = Seq2SeqCheckpoint.Load(file, accelerator);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Text;
 
@@ -14,10 +15,11 @@ internal static class SampleCommand
         var length = new Option<int>("--length") { Description = "Characters to generate", DefaultValueFactory = _ => 200, HelpName = "N" }.AtLeast(0);
         var temperature = new Option<float>("--temperature") { Description = "Softmax temperature: lower is more conservative, higher more varied", DefaultValueFactory = _ => 0.8f, HelpName = "T" }.Positive();
         var seed = new Option<int?>("--seed") { Description = "Seed for reproducible samples (default: random)", HelpName = "S" };
+        var weights = CommonOptions.Weights();
         var backend = new BackendOptions();
         var command = new Command("sample", "Generate text from a character model")
         {
-            model, prompt, length, temperature, seed,
+            model, prompt, length, temperature, seed, weights,
         };
         backend.AddTo(command);
         command.SetAction(parseResult =>
@@ -25,7 +27,7 @@ internal static class SampleCommand
             string modelPath = parseResult.GetRequiredValue(model);
             string text = parseResult.GetValue(prompt) ?? "";
             using var accelerator = context.OpenBackend(backend.Read(parseResult));
-            using var rnn = Checkpoint.Load(modelPath, accelerator);
+            using var rnn = Checkpoint.Load(modelPath, accelerator, parseResult.GetValue(weights) is { } w ? QuantizedWeightsNames.Parse(w) : null);
             if (rnn.Vocabulary is null)
                 throw new ShapeException($"{modelPath} has no vocabulary: it is not a character model (train one with `rnngpu train` or `rnngpu train --text FILE`)");
             var sampler = new CharSampler(rnn);

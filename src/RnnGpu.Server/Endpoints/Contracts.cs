@@ -14,7 +14,8 @@ public sealed record StreamCreated(string Id);
 public sealed record ReloadResponse(long ModelVersion, DateTimeOffset LoadedAt);
 
 /// <summary>Backend: the configured back end's name (cpu, opencl, cuda, auto); Device: the device the model runs on.</summary>
-public sealed record HealthResponse(string Status, long ModelVersion, string Backend, string Device, DateTimeOffset LoadedAt, ModelShape Config, int Streams);
+public sealed record HealthResponse(string Status, long ModelVersion, string Backend, string Device, DateTimeOffset LoadedAt, ModelShape Config, int Streams,
+    string Weights);
 
 public sealed record ModelShape(
     int InputSize, int HiddenSize, int NumLayers, string Nonlinearity, int OutputSize, int OutputWidth, bool Bidirectional, bool ManyToOne,

@@ -4,7 +4,7 @@ using RnnGpu.Serving;
 
 namespace RnnGpu.Server.Endpoints;
 
-/// <summary>GET /health: the served model's version, back end, device and shape, and the number of open streams.</summary>
+/// <summary>GET /health: the served model's version, back end, device, shape and weights (fp32, int8, bf16), and the number of open streams.</summary>
 public static class HealthEndpoint
 {
     public static void Map(IEndpointRouteBuilder app) => app.MapGet("/health", (RnnInference inference, RnnStreams streams) =>
@@ -13,6 +13,6 @@ public static class HealthEndpoint
         var c = m.Config;
         var shape = new ModelShape(c.InputSize, c.HiddenSize, c.NumLayers, c.Nonlinearity.ToName(), c.OutputSize, c.OutputWidth, c.Bidirectional, c.ManyToOne,
             c.Cell.ToName(), c.ProjSize);
-        return new HealthResponse("ok", m.Version, inference.Options.Backend, m.Device, m.LoadedAt, shape, streams.Count);
+        return new HealthResponse("ok", m.Version, inference.Options.Backend, m.Device, m.LoadedAt, shape, streams.Count, m.Weights);
     });
 }

@@ -15,7 +15,12 @@ public abstract partial class Accelerator
     /// [stepRows[0], 3H], left undefined.
     /// </summary>
     public void GruRecurrenceForward(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn, Slice states,
-        Slice scratch, bool reverse = false)
+        Slice scratch, bool reverse = false) =>
+        GruRecurrenceForward(stepRows, hidden, h0, wHh, bHh, gates, hn, states, scratch, reverse, quantized: null);
+
+    /// <summary>The checks of both forms; <paramref name="quantized"/>: W_hh quantized (wHh its float32 values).</summary>
+    private void GruRecurrenceForward(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn, Slice states,
+        Slice scratch, bool reverse, QuantizedMatrix? quantized)
     {
         var (rows, _) = CheckGated(stepRows, hidden, 0, gateCount: 3);
         if (rows == 0 || hidden == 0) return;
@@ -29,7 +34,8 @@ public abstract partial class Accelerator
         Check(scratch, b0 * 3 * hidden, nameof(scratch));
         CheckOutputsApart([(gates, nameof(gates)), (hn, nameof(hn)), (states, nameof(states)), (scratch, nameof(scratch))],
             [(h0, nameof(h0)), (wHh, nameof(wHh)), (bHh, nameof(bHh))]);
-        GruRecurrenceForwardCore(stepRows, hidden, h0, wHh, bHh, gates, hn, states, scratch, reverse);
+        if (quantized is null) GruRecurrenceForwardCore(stepRows, hidden, h0, wHh, bHh, gates, hn, states, scratch, reverse);
+        else QuantizedGruRecurrenceForwardCore(stepRows, hidden, h0, quantized, bHh, gates, hn, states, scratch, reverse);
     }
 
     /// <summary>

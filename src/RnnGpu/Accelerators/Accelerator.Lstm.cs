@@ -16,7 +16,12 @@ public abstract partial class Accelerator
     /// c0: [stepRows[0], H]; wHh: [4H, S]; wHr: [P, H] (unused without a projection).
     /// </summary>
     public void LstmRecurrenceForward(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
-        Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse = false)
+        Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse = false) =>
+        LstmRecurrenceForward(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse, null, null);
+
+    /// <summary>The checks of both forms; <paramref name="quantizedHh"/> (and <paramref name="quantizedHr"/>): the weights quantized, wHh and wHr their float32 values.</summary>
+    private void LstmRecurrenceForward(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
+        Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse, QuantizedMatrix? quantizedHh, QuantizedMatrix? quantizedHr)
     {
         var (rows, s) = CheckGated(stepRows, hidden, proj, gateCount: 4);
         if (rows == 0 || hidden == 0) return;
@@ -34,7 +39,8 @@ public abstract partial class Accelerator
             CheckOutputsApart([(gates, nameof(gates)), (cells, nameof(cells)), (states, nameof(states)), (cellOutputs, nameof(cellOutputs))],
                 [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh)), (wHr, nameof(wHr))]);
         else CheckOutputsApart([(gates, nameof(gates)), (cells, nameof(cells)), (states, nameof(states))], [(h0, nameof(h0)), (c0, nameof(c0)), (wHh, nameof(wHh))]);
-        LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
+        if (quantizedHh is null) LstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, wHh, wHr, gates, cells, cellOutputs, states, reverse);
+        else QuantizedLstmRecurrenceForwardCore(stepRows, hidden, proj, h0, c0, quantizedHh, quantizedHr, gates, cells, cellOutputs, states, reverse);
     }
 
     /// <summary>

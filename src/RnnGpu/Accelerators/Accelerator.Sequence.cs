@@ -19,7 +19,12 @@ public abstract partial class Accelerator
     /// reverse direction of a bidirectional layer) the steps run from the last to the first, and step t's row r starts
     /// from step t + 1's row r while that sequence reaches step t + 1, else from h0's row r.
     /// </summary>
-    public void RnnRecurrenceForward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states, bool reverse = false)
+    public void RnnRecurrenceForward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states, bool reverse = false) =>
+        RnnRecurrenceForward(act, stepRows, hidden, h0, wHh, states, reverse, quantized: null);
+
+    /// <summary>The checks of both forms; <paramref name="quantized"/>: W_hh quantized (wHh its float32 values).</summary>
+    private void RnnRecurrenceForward(Activation act, ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice states, bool reverse,
+        QuantizedMatrix? quantized)
     {
         CheckActivation(act);
         CheckSizes(("hidden", hidden));
@@ -30,7 +35,8 @@ public abstract partial class Accelerator
         Check(states, checked(rows * hidden), nameof(states));
         CheckDisjoint(states, nameof(states), (h0, nameof(h0)), (wHh, nameof(wHh)));
         if (hidden == 0) return;
-        RnnRecurrenceForwardCore(act, stepRows, hidden, h0, wHh, states, reverse);
+        if (quantized is null) RnnRecurrenceForwardCore(act, stepRows, hidden, h0, wHh, states, reverse);
+        else QuantizedRnnRecurrenceForwardCore(act, stepRows, hidden, h0, quantized, states, reverse);
     }
 
     /// <summary>

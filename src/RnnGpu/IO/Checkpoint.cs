@@ -17,7 +17,17 @@ public static class Checkpoint
         Hidden = "hidden_size", Output = "output_size", Vocabulary = "vocabulary", Format = "format",
         Bidirectional = "bidirectional", Dropout = "dropout", HeadInputKey = "head_input", CellKey = "cell", Projection = "proj_size";
 
-    public static void Save(RnnModel model, string path) => SafetensorsFile.Write(path, model.StateDict(), Metadata(model));
+    /// <summary>Saves the model; a quantized one as its quantized weights (<see cref="QuantizedCheckpoint"/>).</summary>
+    public static void Save(RnnModel model, string path)
+    {
+        if (!model.IsQuantized)
+        {
+            SafetensorsFile.Write(path, model.StateDict(), Metadata(model));
+            return;
+        }
+        var (tensors, dtypes) = QuantizedCheckpoint.Tensors(model);
+        SafetensorsWriter.Write(path, tensors, Metadata(model), dtypes);
+    }
 
     /// <summary>The architecture (and vocabulary) as the header's __metadata__ holds it.</summary>
     internal static Dictionary<string, string> Metadata(RnnModel model)
@@ -38,15 +48,40 @@ public static class Checkpoint
         };
         if (c.ProjSize > 0) metadata[Projection] = Str(c.ProjSize);
         if (model.Vocabulary is { } vocab) metadata[Vocabulary] = vocab;
+        if (model.IsQuantized) metadata[QuantizedCheckpoint.WeightsKey] = model.Weights.ToName();
         return metadata;
     }
 
-    public static RnnModel Load(string path, Accelerator accelerator) => Load(SafetensorsFile.Read(path), accelerator);
+    /// <summary>
+    /// Loads a model, its weights as stored (fp32, int8 or bf16) or as <paramref name="weights"/> asks: a float32 checkpoint
+    /// quantizes at load; a quantized one loads only as what it stores.
+    /// </summary>
+    public static RnnModel Load(string path, Accelerator accelerator, QuantizedWeights? weights = null) =>
+        Load(SafetensorsFile.Read(path), accelerator, weights);
 
     /// <summary>A model from a file already read (or one part of a larger file): its tensors and metadata.</summary>
-    public static RnnModel Load(SafetensorsFile file, Accelerator accelerator)
+    public static RnnModel Load(SafetensorsFile file, Accelerator accelerator, QuantizedWeights? weights = null)
     {
         ArgumentNullException.ThrowIfNull(file);
+        var (stored, plain, quantized) = QuantizedCheckpoint.Split(file);
+        if (stored != QuantizedWeights.Fp32 && weights is { } asked && asked != stored)
+            throw new FileFormatException(file.Path, $"the checkpoint's weights are {stored.ToName()}: they load as {stored.ToName()}, not {asked.ToName()} (quantize a float32 checkpoint)");
+        var model = LoadPlain(plain, accelerator);
+        try
+        {
+            if (stored != QuantizedWeights.Fp32) model.LoadQuantized(stored, quantized);
+            else model.Quantize(weights ?? QuantizedWeights.Fp32);
+            return model;
+        }
+        catch (ShapeException e)
+        {
+            model.Dispose();
+            throw new FileFormatException(file.Path, e.Message);
+        }
+    }
+
+    private static RnnModel LoadPlain(SafetensorsFile file, Accelerator accelerator)
+    {
         var config = ReadConfig(file);
         var layout = new ParameterLayout(config);
         var parameters = layout.Parameters.ToDictionary(p => p.Name, p => file.Get(p.Name, p.Shape));

@@ -2,12 +2,12 @@ using System.Buffers.Binary;
 
 namespace RnnGpu.IO;
 
-/// <summary>The safetensors element types this reader converts to float32; the writer only emits F32.</summary>
-internal enum SafetensorsDType { F32, F64, F16, BF16, I64, I32 }
+/// <summary>The safetensors element types this reader converts to float32; the writer emits F32, and I8 and BF16 for quantized weights.</summary>
+internal enum SafetensorsDType { F32, F64, F16, BF16, I64, I32, I8 }
 
 internal static class SafetensorsDTypes
 {
-    public const string Supported = "F32, F64, F16, BF16, I64, I32";
+    public const string Supported = "F32, F64, F16, BF16, I64, I32, I8";
 
     public static bool TryParse(string name, out SafetensorsDType dtype)
     {
@@ -20,6 +20,7 @@ internal static class SafetensorsDTypes
             case "BF16": dtype = SafetensorsDType.BF16; return true;
             case "I64": dtype = SafetensorsDType.I64; return true;
             case "I32": dtype = SafetensorsDType.I32; return true;
+            case "I8": dtype = SafetensorsDType.I8; return true;
             default: dtype = default; return false;
         }
     }
@@ -29,6 +30,7 @@ internal static class SafetensorsDTypes
         SafetensorsDType.F64 or SafetensorsDType.I64 => 8,
         SafetensorsDType.F32 or SafetensorsDType.I32 => 4,
         SafetensorsDType.F16 or SafetensorsDType.BF16 => 2,
+        SafetensorsDType.I8 => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
@@ -48,8 +50,50 @@ internal static class SafetensorsDTypes
                 SafetensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(e) << 16),
                 SafetensorsDType.I64 => BinaryPrimitives.ReadInt64LittleEndian(e),
                 SafetensorsDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(e),
+                SafetensorsDType.I8 => (sbyte)e[0],
                 _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
             };
+        }
+    }
+
+    /// <summary>
+    /// Writes float32 values as <paramref name="dtype"/>: F32, or I8 and BF16 for values that are exactly such (quantized
+    /// weights); anything that would not read back the same is refused.
+    /// </summary>
+    public static void Write(this SafetensorsDType dtype, Stream stream, ReadOnlySpan<float> values, string name)
+    {
+        switch (dtype)
+        {
+            case SafetensorsDType.F32:
+                LittleEndianArrays.Write(stream, values);
+                return;
+            case SafetensorsDType.I8:
+            {
+                var bytes = new byte[values.Length];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    float v = values[i];
+                    if (v != MathF.Round(v) || v < sbyte.MinValue || v > sbyte.MaxValue)
+                        throw new ShapeException($"tensor '{name}' holds {v} at flat index {i}, not an int8 value");
+                    bytes[i] = (byte)(sbyte)v;
+                }
+                stream.Write(bytes);
+                return;
+            }
+            case SafetensorsDType.BF16:
+            {
+                var bits = new ushort[values.Length];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    uint b = BitConverter.SingleToUInt32Bits(values[i]);
+                    if ((b & 0xFFFF) != 0) throw new ShapeException($"tensor '{name}' holds {values[i]} at flat index {i}, not a bfloat16 value");
+                    bits[i] = (ushort)(b >> 16);
+                }
+                LittleEndianArrays.Write<ushort>(stream, bits);
+                return;
+            }
+            default:
+                throw new ShapeException($"tensor '{name}': safetensors are written as F32, I8 or BF16, not {dtype}");
         }
     }
 }

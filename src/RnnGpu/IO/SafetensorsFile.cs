@@ -2,16 +2,22 @@ namespace RnnGpu.IO;
 
 /// <summary>
 /// The contents of a safetensors file (https://github.com/huggingface/safetensors): named float32 tensors plus
-/// string metadata. Reading converts F64/F16/BF16/I64/I32 to float32; writing always writes F32.
+/// string metadata. Reading converts F64/F16/BF16/I64/I32/I8 to float32 (<see cref="DTypes"/> says what each was); writing
+/// writes F32, and I8 and BF16 for a quantized model's weights.
 /// </summary>
 public sealed class SafetensorsFile
 {
-    internal SafetensorsFile(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    internal SafetensorsFile(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata,
+        IReadOnlyDictionary<string, string>? dtypes = null)
     {
         Path = path;
         Tensors = tensors;
         Metadata = metadata;
+        DTypes = dtypes ?? tensors.ToDictionary(t => t.Key, _ => "F32");
     }
+
+    /// <summary>Each tensor's element type as the file stores it (F32, BF16, I8, ...), by name.</summary>
+    public IReadOnlyDictionary<string, string> DTypes { get; }
 
     /// <summary>The file this was read from; error messages name it.</summary>
     public string Path { get; }

@@ -43,12 +43,14 @@ internal static class SafetensorsReader
         SafetensorsHeader header = SafetensorsHeader.Parse(json, fileLength - dataStart, path);
 
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var dtypes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (SafetensorsEntry entry in header.Entries)
         {
             stream.Position = dataStart + entry.Begin;
             tensors.Add(entry.Name, new Tensor(ReadData(stream, entry, path), entry.Shape));
+            dtypes.Add(entry.Name, entry.DType.ToString());
         }
-        return new SafetensorsFile(path, tensors, header.Metadata);
+        return new SafetensorsFile(path, tensors, header.Metadata, dtypes);
     }
 
     private static float[] ReadData(Stream stream, SafetensorsEntry entry, string path)

@@ -4,11 +4,13 @@ using System.Text.Json;
 
 namespace RnnGpu.IO;
 
-/// <summary>Writes float32 tensors as a safetensors file, reproducibly (sorted names) and atomically.</summary>
+/// <summary>Writes tensors as a safetensors file, reproducibly (sorted names) and atomically: F32, or the dtype given per name (I8, BF16).</summary>
 internal static class SafetensorsWriter
 {
-    public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+    public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata,
+        IReadOnlyDictionary<string, SafetensorsDType>? dtypes = null)
     {
+        SafetensorsDType DTypeOf(string name) => dtypes?.GetValueOrDefault(name, SafetensorsDType.F32) ?? SafetensorsDType.F32;
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(tensors);
 
@@ -25,19 +27,20 @@ internal static class SafetensorsWriter
                 throw new ShapeException($"tensor '{name}': shape {tensor.ShapeText} does not match its {tensor.Data.Length} elements");
         }
 
-        byte[] header = BuildHeader(ordered, metadata);
+        byte[] header = BuildHeader(ordered, metadata, DTypeOf);
         AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
             stream.Write(length);
             stream.Write(header);
-            foreach (var (_, tensor) in ordered)
-                LittleEndianArrays.Write<float>(stream, tensor.Data);
+            foreach (var (name, tensor) in ordered)
+                DTypeOf(name).Write(stream, tensor.Data, name);
         });
     }
 
-    private static byte[] BuildHeader(List<KeyValuePair<string, Tensor>> ordered, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] BuildHeader(List<KeyValuePair<string, Tensor>> ordered, IReadOnlyDictionary<string, string>? metadata,
+        Func<string, SafetensorsDType> dtypeOf)
     {
         var buffer = new ArrayBufferWriter<byte>();
         // Relaxed escaping keeps non-ASCII names readable; the output is still strict JSON.
@@ -54,9 +57,10 @@ internal static class SafetensorsWriter
             long offset = 0;
             foreach (var (name, tensor) in ordered)
             {
-                long end = offset + (long)tensor.Data.Length * sizeof(float);
+                var dtype = dtypeOf(name);
+                long end = offset + (long)tensor.Data.Length * dtype.Size();
                 json.WriteStartObject(name);
-                json.WriteString("dtype", "F32");
+                json.WriteString("dtype", dtype.ToString());
                 json.WriteStartArray("shape");
                 foreach (int d in tensor.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();

@@ -59,7 +59,8 @@ public sealed partial class RnnModel : IDisposable
     /// parameter change made through this model. It must be disposed before this model; disposing it
     /// leaves the parameters alone.
     /// </summary>
-    public RnnModel CreateInferenceView() => new(Config, Accelerator, Parameters) { Vocabulary = Vocabulary, CachedShapes = CachedShapes };
+    public RnnModel CreateInferenceView() =>
+        new(Config, Accelerator, Parameters) { Vocabulary = Vocabulary, CachedShapes = CachedShapes, _weights = _weights, _quantized = _quantized };
 
     /// <summary>
     /// A new model initialized as PyTorch does: every nn.RNN parameter uniform in (-1/sqrt(H), 1/sqrt(H)),
@@ -111,6 +112,7 @@ public sealed partial class RnnModel : IDisposable
 
     public void SetParameter(string name, Tensor value)
     {
+        CheckFloat32("setting a parameter");
         var info = Layout[name];
         if (!value.Shape.AsSpan().SequenceEqual(info.Shape))
             throw new ShapeException($"parameter '{name}' has shape {info.ShapeText}, the value has {value.ShapeText}");
@@ -127,6 +129,7 @@ public sealed partial class RnnModel : IDisposable
     /// <summary>Sets every parameter; a missing or misshapen one fails before anything is written.</summary>
     public void LoadParameters(IReadOnlyDictionary<string, Tensor> parameters)
     {
+        CheckFloat32("loading parameters");
         var all = new float[Layout.TotalLength];
         foreach (var info in Layout.Parameters)
         {

@@ -14,6 +14,7 @@ internal sealed partial class RnnPass
     /// </summary>
     public void Backward(bool inputGradient, bool dropout, Tensor? finalStateGradient = null, Tensor? finalCellGradient = null)
     {
+        Model.CheckFloat32("training (backpropagation)");
         var bw = Buffers.Backward;
         int rows = Layout.Rows, gates = Config.GateWidth, top = Config.NumLayers - 1, steps = RunningSteps(Layout);
         if (finalCellGradient is not null && !Config.HasCellState)

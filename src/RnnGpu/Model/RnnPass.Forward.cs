@@ -59,12 +59,15 @@ internal sealed partial class RnnPass
     private void ProjectInputs(int layer, int direction, Slice pre, Slice bias, bool dropped)
     {
         int gates = Config.GateWidth, inSize = Config.LayerInputSize(layer), rows = Layout.Rows, parts = LayerInputParts(layer);
-        var w = Model.Parameter(ParameterLayout.WeightIh(layer, direction));
+        string name = ParameterLayout.WeightIh(layer, direction);
+        var w = Model.Parameter(name);
+        var quantized = Model.QuantizedWeight(name);
         for (int part = 0; part < parts; part++)
         {
             var (x, width, column) = LayerInput(layer, part, dropped);
             var spec = new GemmSpec(false, true, rows, gates, width, 1f, part == 0 ? 0f : 1f, width, inSize, gates);
-            if (part == parts - 1) Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre, bias);
+            if (quantized is not null) Accelerator.Gemm(spec, x, quantized, column, pre, part == parts - 1 ? bias : default);
+            else if (part == parts - 1) Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre, bias);
             else Accelerator.Gemm(spec, x, w.Sub(column, w.Length - column), pre);
         }
     }
@@ -108,6 +111,7 @@ internal sealed partial class RnnPass
         int o = Config.OutputSize, s = Config.StateSize, top = Config.NumLayers - 1;
         int rows = Config.ManyToOne ? Batch : Layout.Rows;
         var w = Model.Parameter(ParameterLayout.HeadWeight);
+        var quantized = Model.QuantizedWeight(ParameterLayout.HeadWeight);
         var output = y.Slice(0, (long)rows * o);
         for (int d = 0; d < Config.Directions; d++)
         {
@@ -115,7 +119,8 @@ internal sealed partial class RnnPass
             var spec = new GemmSpec(false, true, rows, o, s, 1f, d == 0 ? 0f : 1f, s, Config.LayerOutputSize, o);
             var wd = w.Sub(d * s, w.Length - d * s);
             // The bias comes with the last direction's product.
-            if (d == Config.Directions - 1) Accelerator.Gemm(spec, h, wd, output, Model.Parameter(ParameterLayout.HeadBias));
+            if (quantized is not null) Accelerator.Gemm(spec, h, quantized, d * s, output, d == Config.Directions - 1 ? Model.Parameter(ParameterLayout.HeadBias) : default);
+            else if (d == Config.Directions - 1) Accelerator.Gemm(spec, h, wd, output, Model.Parameter(ParameterLayout.HeadBias));
             else Accelerator.Gemm(spec, h, wd, output);
         }
     }

@@ -24,6 +24,8 @@ public sealed class RnnStream : IDisposable
     private readonly DeviceBuffer? _head;       // [B, O]
     private readonly Slice[] _wIh, _wHh, _bIh, _bHh, _wHr;
     private readonly Slice _headWeight, _headBias;
+    private readonly QuantizedMatrix?[] _qIh, _qHh, _qHr;   // per layer, when the model's weights are quantized
+    private readonly QuantizedMatrix? _qHead;
 
     internal RnnStream(RnnModel model, int batch)
     {
@@ -41,6 +43,7 @@ public sealed class RnnStream : IDisposable
         _cells = config.HasCellState ? new DeviceBuffer[layers] : null;
         _current = new int[layers];
         (_wIh, _wHh, _bIh, _bHh, _wHr) = (new Slice[layers], new Slice[layers], new Slice[layers], new Slice[layers], new Slice[layers]);
+        (_qIh, _qHh, _qHr) = (new QuantizedMatrix?[layers], new QuantizedMatrix?[layers], new QuantizedMatrix?[layers]);
         for (int l = 0; l < layers; l++)
         {
             _states[l] = _acc.Allocate(2 * bs);
@@ -50,6 +53,9 @@ public sealed class RnnStream : IDisposable
             _bIh[l] = model.Parameter(ParameterLayout.BiasIh(l));
             _bHh[l] = model.Parameter(ParameterLayout.BiasHh(l));
             if (config.ProjSize > 0) _wHr[l] = model.Parameter(ParameterLayout.WeightHr(l));
+            _qIh[l] = model.QuantizedWeight(ParameterLayout.WeightIh(l));
+            _qHh[l] = model.QuantizedWeight(ParameterLayout.WeightHh(l));
+            if (config.ProjSize > 0) _qHr[l] = model.QuantizedWeight(ParameterLayout.WeightHr(l));
         }
         if (config.Cell != CellKind.Rnn)
         {
@@ -62,6 +68,7 @@ public sealed class RnnStream : IDisposable
             _head = _acc.Allocate((long)batch * config.OutputSize);
             _headWeight = model.Parameter(ParameterLayout.HeadWeight);
             _headBias = model.Parameter(ParameterLayout.HeadBias);
+            _qHead = model.QuantizedWeight(ParameterLayout.HeadWeight);
         }
         Reset();
     }
@@ -115,7 +122,9 @@ public sealed class RnnStream : IDisposable
             return;
         }
         int o = _config.OutputSize;
-        _acc.Gemm(new GemmSpec(false, true, b, o, size, 1f, 0f, size, size, o), x, _headWeight, _head.All, _headBias);
+        var head = new GemmSpec(false, true, b, o, size, 1f, 0f, size, size, o);
+        if (_qHead is not null) _acc.Gemm(head, x, _qHead, 0, _head.All, _headBias);
+        else _acc.Gemm(head, x, _headWeight, _head.All, _headBias);
         _acc.CopyOut(_head.All, output);
     }
 
@@ -128,6 +137,11 @@ public sealed class RnnStream : IDisposable
         int b = Batch, hidden = _config.HiddenSize, gates = _config.GateWidth, current = _current[l];
         Slice hPrev = Half(l, current), h = Half(l, 1 - current);
         ReadOnlySpan<int> oneStep = [b];
+        if (_qIh[l] is not null)
+        {
+            StepQuantized(l, x, width, hPrev, h, oneStep);
+            return;
+        }
         switch (_config.Cell)
         {
             case CellKind.Rnn:
@@ -142,6 +156,35 @@ public sealed class RnnStream : IDisposable
             default:
                 _acc.Gemm(new GemmSpec(false, true, b, gates, width, 1f, 0f, width, width, gates), x, _wIh[l], _gates!.All, _bIh[l]);
                 _acc.GruRecurrenceForward(oneStep, hidden, hPrev, _wHh[l], _bHh[l], _gates.All, _extra!.All, h, _scratch!.All);
+                return;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="StepLayer"/> with quantized weights: the input projection's product with quantized W_ih (with b_ih, and
+    /// b_hh but for a GRU), then the cell's quantized recurrence over one step.
+    /// </summary>
+    private void StepQuantized(int l, Slice x, int width, Slice hPrev, Slice h, ReadOnlySpan<int> oneStep)
+    {
+        int b = Batch, hidden = _config.HiddenSize, gates = _config.GateWidth, current = _current[l];
+        var spec = new GemmSpec(false, true, b, gates, width, 1f, 0f, width, width, gates);
+        switch (_config.Cell)
+        {
+            case CellKind.Rnn:
+                // The recurrence reads the pre-activations from h and makes h there in place.
+                _acc.Gemm(spec, x, _qIh[l]!, 0, h, _bIh[l]);
+                _acc.AddBias(b, gates, _bHh[l], h);
+                _acc.RnnRecurrenceForward(_config.Nonlinearity, oneStep, hidden, hPrev, _qHh[l]!, h);
+                return;
+            case CellKind.Lstm:
+                _acc.Gemm(spec, x, _qIh[l]!, 0, _gates!.All, _bIh[l]);
+                _acc.AddBias(b, gates, _bHh[l], _gates.All);
+                _acc.LstmRecurrenceForward(oneStep, hidden, _config.ProjSize, hPrev, CellHalf(l, current), _qHh[l]!, _qHr[l], _gates.All,
+                    CellHalf(l, 1 - current), _config.ProjSize > 0 ? _extra!.All : default, h);
+                return;
+            default:
+                _acc.Gemm(spec, x, _qIh[l]!, 0, _gates!.All, _bIh[l]);
+                _acc.GruRecurrenceForward(oneStep, hidden, hPrev, _qHh[l]!, _bHh[l], _gates.All, _extra!.All, h, _scratch!.All);
                 return;
         }
     }

@@ -16,6 +16,12 @@ public sealed class ReferenceRnn(RnnConfig config, Dictionary<string, double[]> 
 {
     public Dictionary<string, double[]> Parameters { get; } = parameters;
 
+    /// <summary>
+    /// What the recurrent products see of a state (h before W_hh, o ⊙ tanh c before W_hr): the state itself, or, to check
+    /// quantized inference, its values as the engine quantizes them.
+    /// </summary>
+    public Func<double[], double[]> RecurrentOperand { get; init; } = v => v;
+
     public static ReferenceRnn FromModel(RnnModel model) =>
         new(model.Config, model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Data.Select(v => (double)v).ToArray()));
 
@@ -78,7 +84,7 @@ public sealed class ReferenceRnn(RnnConfig config, Dictionary<string, double[]> 
         var (wih, whh) = (Parameters[ParameterLayout.WeightIh(l, d)], Parameters[ParameterLayout.WeightHh(l, d)]);
         var (bih, bhh) = (Parameters[ParameterLayout.BiasIh(l, d)], Parameters[ParameterLayout.BiasHh(l, d)]);
         var input = Affine(wih, bih, x);     // [G * H]
-        var recurrent = Affine(whh, bhh, h); // [G * H]
+        var recurrent = Affine(whh, bhh, RecurrentOperand(h)); // [G * H]
         var next = new double[hidden];
         for (int j = 0; j < hidden; j++)
         {
@@ -101,7 +107,7 @@ public sealed class ReferenceRnn(RnnConfig config, Dictionary<string, double[]> 
                     break;
             }
         }
-        return config.ProjSize > 0 ? Affine(Parameters[ParameterLayout.WeightHr(l, d)], null, next) : next;
+        return config.ProjSize > 0 ? Affine(Parameters[ParameterLayout.WeightHr(l, d)], null, RecurrentOperand(next)) : next;
     }
 
     /// <summary>W v + b: W [rows, v.Length].</summary>

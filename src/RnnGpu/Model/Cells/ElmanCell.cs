@@ -12,9 +12,15 @@ internal sealed class ElmanCell : RecurrentCell
 
     public override Slice Projection(RnnPass pass, int layer, int direction) => pass.Buffers.Outputs(layer, direction);
 
-    public override void Forward(RnnPass pass, int layer, int direction, ReadOnlySpan<int> stepRows) =>
-        pass.Accelerator.RnnRecurrenceForward(pass.Config.Nonlinearity, stepRows, pass.Config.HiddenSize, pass.Buffers.Initial(layer, direction, 0, stepRows[0]),
-            pass.Model.Parameter(ParameterLayout.WeightHh(layer, direction)), pass.Buffers.Outputs(layer, direction), reverse: direction == 1);
+    public override void Forward(RnnPass pass, int layer, int direction, ReadOnlySpan<int> stepRows)
+    {
+        var (config, h0, states) = (pass.Config, pass.Buffers.Initial(layer, direction, 0, stepRows[0]), pass.Buffers.Outputs(layer, direction));
+        string wHh = ParameterLayout.WeightHh(layer, direction);
+        if (pass.Model.QuantizedWeight(wHh) is { } quantized)
+            pass.Accelerator.RnnRecurrenceForward(config.Nonlinearity, stepRows, config.HiddenSize, h0, quantized, states, reverse: direction == 1);
+        else
+            pass.Accelerator.RnnRecurrenceForward(config.Nonlinearity, stepRows, config.HiddenSize, h0, pass.Model.Parameter(wHh), states, reverse: direction == 1);
+    }
 
     public override void Backward(RnnPass pass, int layer, int direction, ReadOnlySpan<int> stepRows, Slice dh)
     {

@@ -18,6 +18,13 @@ internal sealed class GruCell : RecurrentCell
     public override void Forward(RnnPass pass, int layer, int direction, ReadOnlySpan<int> stepRows)
     {
         var (ws, model) = (pass.Buffers, pass.Model);
+        if (model.QuantizedWeight(ParameterLayout.WeightHh(layer, direction)) is { } quantized)
+        {
+            pass.Accelerator.GruRecurrenceForward(stepRows, pass.Config.HiddenSize, ws.Initial(layer, direction, 0, stepRows[0]), quantized,
+                model.Parameter(ParameterLayout.BiasHh(layer, direction)), ws.Gates(layer, direction), ws.Extra(layer, direction), ws.Outputs(layer, direction),
+                ws.StepScratch, reverse: direction == 1);
+            return;
+        }
         pass.Accelerator.GruRecurrenceForward(stepRows, pass.Config.HiddenSize, ws.Initial(layer, direction, 0, stepRows[0]),
             model.Parameter(ParameterLayout.WeightHh(layer, direction)), model.Parameter(ParameterLayout.BiasHh(layer, direction)), ws.Gates(layer, direction),
             ws.Extra(layer, direction), ws.Outputs(layer, direction), ws.StepScratch, reverse: direction == 1);

@@ -15,6 +15,14 @@ internal sealed class LstmCell : RecurrentCell
     public override void Forward(RnnPass pass, int layer, int direction, ReadOnlySpan<int> stepRows)
     {
         var (ws, c, model) = (pass.Buffers, pass.Config, pass.Model);
+        if (model.QuantizedWeight(ParameterLayout.WeightHh(layer, direction)) is { } quantized)
+        {
+            pass.Accelerator.LstmRecurrenceForward(stepRows, c.HiddenSize, c.ProjSize, ws.Initial(layer, direction, 0, stepRows[0]),
+                ws.InitialCell(layer, direction, 0, stepRows[0]), quantized, c.ProjSize > 0 ? model.QuantizedWeight(ParameterLayout.WeightHr(layer, direction)) : null,
+                ws.Gates(layer, direction), ws.CellOutputs(layer, direction), c.ProjSize > 0 ? ws.Extra(layer, direction) : default, ws.Outputs(layer, direction),
+                reverse: direction == 1);
+            return;
+        }
         pass.Accelerator.LstmRecurrenceForward(stepRows, c.HiddenSize, c.ProjSize, ws.Initial(layer, direction, 0, stepRows[0]),
             ws.InitialCell(layer, direction, 0, stepRows[0]), model.Parameter(ParameterLayout.WeightHh(layer, direction)), ProjectionWeight(pass, layer, direction),
             ws.Gates(layer, direction), ws.CellOutputs(layer, direction), c.ProjSize > 0 ? ws.Extra(layer, direction) : default, ws.Outputs(layer, direction),
