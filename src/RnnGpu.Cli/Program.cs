@@ -91,6 +91,7 @@ public static class Program
         root.Add(TrainCommand.Create(context));
         root.Add(RunCommand.Create(context));
         root.Add(SampleCommand.Create(context));
+        root.Add(EvalCommand.Create(context));
         root.Add(BenchCommand.Create(context));
         root.Add(DevicesCommand.Create(context));
         return root;

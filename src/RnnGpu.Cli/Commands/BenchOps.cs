@@ -21,7 +21,8 @@ internal static class BenchOps
             // a fresh [B, T, H] array per call is a large-object allocation, and its collections cost more than
             // the pass itself at these sizes.
             var output = new Tensor(new float[(long)s.Batch * s.Seq * s.Config.OutputWidth], s.Batch, s.Seq, s.Config.OutputWidth);
-            yield return RnnLine(acc, s, "infer", BenchTiming.Run(warmup, iters, () => model.ForwardInto(x, output)), s.ForwardFlops);
+            var line = RnnLine(acc, s, "infer", BenchTiming.Run(warmup, iters, () => model.ForwardInto(x, output)), s.ForwardFlops);
+            yield return model.IsQuantized ? line with { RelError = QuantizationError(acc, s, x, output) } : line;
         }
         if (mode is "infer-alloc")
             yield return RnnLine(acc, s, "infer-alloc", BenchTiming.Run(warmup, iters, () => model.Forward(x)), s.ForwardFlops);
@@ -33,6 +34,20 @@ internal static class BenchOps
             // twice the forward (one GEMM for the input/state gradients, one for the weight gradients).
             yield return RnnLine(acc, s, "train", BenchTiming.Run(warmup, iters, () => trainer.Step(x, y)), 3 * s.ForwardFlops);
         }
+    }
+
+    /// <summary>‖y_quantized - y_fp32‖ / ‖y_fp32‖ over the batch: the float32 model of the same seed beside the quantized one's output.</summary>
+    private static double QuantizationError(Accelerator acc, BenchShape s, Tensor x, Tensor quantized)
+    {
+        using var fp32 = (s with { Weights = QuantizedWeights.Fp32 }).CreateModel(acc);
+        var exact = fp32.Forward(x).Output.Data;
+        double diff = 0, norm = 0;
+        for (int i = 0; i < exact.Length; i++)
+        {
+            diff += (quantized.Data[i] - exact[i]) * (double)(quantized.Data[i] - exact[i]);
+            norm += exact[i] * (double)exact[i];
+        }
+        return BenchResult.Significant(Math.Sqrt(diff / norm), 3);
     }
 
     /// <summary>op gemm: C [M, N] = A [M, K] · B [K, N], all resident on the device.</summary>

@@ -21,6 +21,9 @@ internal sealed record BenchResult(
     /// <summary>int8 or bf16 for a quantized model; left out for float32.</summary>
     public string? Weights { get; init; }
 
+    /// <summary>A quantized model's infer line: its outputs' relative L2 distance from the float32 model's (same seed, same batch).</summary>
+    public double? RelError { get; init; }
+
     /// <summary>An LSTM's projection size, when it has one.</summary>
     public int? ProjSize { get; init; }
 

@@ -112,4 +112,29 @@ public sealed class QuantizedInferenceTests
         Assert.Equal(QuantizedWeights.Int8, view.Weights);
         Assert.Equal(model.Forward(x).Output.Data, view.Forward(x).Output.Data);
     }
+
+    /// <summary>The accuracy bounds at the benchmarks' sizes: relative L2 distance from float32 within 1e-2 (int8) and 5e-3 (bf16).</summary>
+    [Theory]
+    [InlineData(CellKind.Rnn, 1, 100, 128, 512)]
+    [InlineData(CellKind.Lstm, 1, 100, 128, 512)]
+    [InlineData(CellKind.Gru, 1, 100, 128, 512)]
+    [InlineData(CellKind.Lstm, 8, 100, 64, 256)]
+    [InlineData(CellKind.Gru, 8, 100, 64, 256)]
+    public void At_the_benchmark_sizes_the_outputs_stay_within_the_bounds(CellKind cell, int batch, int time, int input, int hidden)
+    {
+        var config = new RnnConfig(input, hidden, 1, Cell: cell);
+        using var acc = TestBackends.Open("cpu");
+        var x = new Tensor(Numerics.Random(new Random(1), (long)batch * time * input), batch, time, input);
+        using var fp32 = RnnModel.Create(config, acc, seed: 0);
+        var exact = fp32.Forward(x).Output.Data;
+        foreach (var (kind, bound) in new[] { (QuantizedWeights.Int8, 1e-2), (QuantizedWeights.Bf16, 5e-3) })
+        {
+            using var model = RnnModel.Create(config, acc, seed: 0);
+            model.Quantize(kind);
+            var y = model.Forward(x).Output.Data;
+            double diff = 0, norm = 0;
+            for (int i = 0; i < y.Length; i++) (diff, norm) = (diff + (y[i] - exact[i]) * (double)(y[i] - exact[i]), norm + exact[i] * (double)exact[i]);
+            Assert.True(Math.Sqrt(diff / norm) <= bound, $"{kind.ToName()}: relative error {Math.Sqrt(diff / norm):g3} > {bound}");
+        }
+    }
 }
