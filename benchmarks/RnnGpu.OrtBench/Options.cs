@@ -4,7 +4,7 @@ namespace RnnGpu.OrtBench;
 
 /// <summary>The command line of ortbench: every option is --name value.</summary>
 internal sealed record Options(string Model, int Batch, int Seq, int Input, int Hidden, int Layers, int Threads, int Warmup, int Iters, int Seed,
-    string? CheckInput, string? CheckOutput, string Cell = "rnn")
+    string? CheckInput, string? CheckOutput, string Cell = "rnn", double CheckTolerance = 1e-4)
 {
     /// <summary>Row blocks of the cell's weights: 1 (rnn), 4 (lstm), 3 (gru).</summary>
     public int Gates => Cell switch { "lstm" => 4, "gru" => 3, _ => 1 };
@@ -34,9 +34,10 @@ internal sealed record Options(string Model, int Batch, int Seq, int Input, int 
         }
         if (!values.Remove("model", out var model)) throw new ArgumentException("--model is required");
         string cell = values.Remove("cell", out var c) ? c : "rnn";
+        double tolerance = values.Remove("check-tolerance", out var t) ? double.Parse(t, CultureInfo.InvariantCulture) : 1e-4;
         if (cell is not ("rnn" or "lstm" or "gru")) throw new ArgumentException($"--cell is rnn, lstm or gru, got '{cell}'");
         var o = new Options(model, Int("batch"), Int("seq"), Int("input"), Int("hidden"), Int("layers", 1), Int("threads", 1), Int("warmup", 3),
-            Int("iters", 10), Int("seed", 0), checkInput, checkOutput, cell);
+            Int("iters", 10), Int("seed", 0), checkInput, checkOutput, cell, tolerance);
         if (values.Count > 0) throw new ArgumentException($"unknown option --{values.Keys.First()}");
         return o;
     }

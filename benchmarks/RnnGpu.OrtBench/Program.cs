@@ -12,10 +12,12 @@ namespace RnnGpu.OrtBench;
 /// second, then each iteration on its own), printing the same JSON line. Independent of the engine on purpose.
 ///
 ///   ortbench --model M.onnx --batch B --seq T --input I --hidden H --layers L --threads K [--warmup W] [--iters N]
-///            [--seed S] [--check X.npy Y.npy]
+///            [--seed S] [--check X.npy Y.npy] [--check-tolerance E]
+///   ortbench quantize-lstm IN.onnx OUT.onnx      (LstmQuantizer: its LSTM nodes as DynamicQuantizeLSTM)
 ///
 /// --check runs the model on X first and stops with an error unless its output matches PyTorch's Y within 1e-4 relative
-/// (export_onnx.py writes both); the line then gives the largest difference as check_max_rel_error.
+/// (export_onnx.py writes both; --check-tolerance E for a quantized model); the line then gives the largest difference
+/// as check_max_rel_error.
 /// </summary>
 public static class Program
 {
@@ -23,9 +25,14 @@ public static class Program
     {
         try
         {
+            if (args is ["quantize-lstm", var source, var target])
+            {
+                LstmQuantizer.Run(source, target);
+                return 0;
+            }
             var o = Options.Parse(args);
             using var session = OpenSession(o.Model, o.Threads);
-            double? checkError = o.CheckInput is null ? null : Check(session, o.CheckInput, o.CheckOutput!);
+            double? checkError = o.CheckInput is null ? null : Check(session, o.CheckInput, o.CheckOutput!, o.CheckTolerance);
             Console.WriteLine(Bench(session, o, checkError));
             return 0;
         }
@@ -48,9 +55,9 @@ public static class Program
         return new InferenceSession(model, options);
     }
 
-    /// <summary>The output y [B, T, H] of x [B, T, I] against PyTorch's, element by element, within 1e-4 relative
+    /// <summary>The output y [B, T, H] of x [B, T, I] against PyTorch's, element by element, within the tolerance relative
     /// (absolute below 1); returns the largest relative difference.</summary>
-    private static double Check(InferenceSession session, string xPath, string yPath)
+    private static double Check(InferenceSession session, string xPath, string yPath, double tolerance)
     {
         var (x, xShape) = Npy.ReadFloat32(xPath);
         var (expected, yShape) = Npy.ReadFloat32(yPath);
@@ -61,16 +68,18 @@ public static class Program
         if (!shape.SequenceEqual(yShape))
             throw new ArgumentException($"check failed: ONNX Runtime's output has shape [{string.Join(", ", shape)}], PyTorch's ({yPath}) [{string.Join(", ", yShape)}]");
         var y = results[0].GetTensorDataAsSpan<float>();
-        double worst = 0;
+        double worst = 0, diff2 = 0, norm2 = 0;
         int at = -1;
         for (int i = 0; i < y.Length; i++)
         {
             double error = Math.Abs(y[i] - expected[i]) / Math.Max(1, Math.Abs(expected[i]));
             if (!(error <= worst)) (worst, at) = (error, i);     // NaN counts as the worst
+            (diff2, norm2) = (diff2 + (y[i] - expected[i]) * (double)(y[i] - expected[i]), norm2 + expected[i] * (double)expected[i]);
         }
-        if (!(worst <= 1e-4))
+        Console.Error.WriteLine($"check: largest difference {worst:G3}, relative L2 {Math.Sqrt(diff2 / norm2):G3}");
+        if (!(worst <= tolerance))
             throw new ArgumentException($"check failed: ONNX Runtime's output {y[at]} at flat index {at} differs from PyTorch's {expected[at]} " +
-                                        $"({yPath}) by {worst:G3} relative, over the 1e-4 allowed: the model does not compute what PyTorch's does");
+                                        $"({yPath}) by {worst:G3} relative, over the {tolerance:G3} allowed: the model does not compute what PyTorch's does");
         return worst;
     }
 

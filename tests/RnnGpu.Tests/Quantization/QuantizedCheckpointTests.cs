@@ -6,6 +6,7 @@ using RnnGpu.Model;
 using RnnGpu.Serving;
 using RnnGpu.Tests.Cli;
 using RnnGpu.Tests.Support;
+using RnnGpu.Text;
 
 namespace RnnGpu.Tests.Quantization;
 
@@ -112,6 +113,19 @@ public sealed class QuantizedCheckpointTests : IDisposable
         }
         _cli.Fails(["bench", "--cell", "gru", "--weights", "int8", "--backend", "cpu"], "runs inference only");
         _cli.Fails(["run", "--model", model, "--inputs", xPath, "--output", _cli.File("z.npy"), "--weights", "int4"], "int4");
+    }
+
+    [Fact]
+    public void Sample_takes_the_weights()
+    {
+        string text = _cli.WriteText("t.txt", string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 20)));
+        string model = _cli.File("c.safetensors");
+        _cli.Ok("train", "--text", text, "--steps", "20", "--hidden", "16", "--cell", "gru", "--batch-size", "4", "--seq-length", "16", "--sample-length", "0",
+            "--save", model, "--backend", "cpu");
+        var line = _cli.Ok("sample", "--model", model, "--prompt", "the ", "--length", "30", "--seed", "5", "--weights", "int8", "--backend", "cpu").Out.TrimEnd('\n');
+        using var acc = new CpuAccelerator();
+        using var quantized = Checkpoint.Load(model, acc, QuantizedWeights.Int8);
+        Assert.Equal("the " + new CharSampler(quantized).Generate("the ", 30, 0.8f, 5), line);
     }
 
     [Fact]
