@@ -10,13 +10,13 @@ public abstract partial class Accelerator
 {
     /// <summary>
     /// C = A W[:, column .. column + K]^T + beta C (+ bias): spec is A [M, K] (not transposed) times W's columns, B transposed,
-    /// alpha 1, Ldb the matrix's columns, N its rows; bias [N] or default for none.
+    /// alpha 1, beta 0 or 1, Ldb the matrix's columns, N its rows; bias [N] or default for none.
     /// </summary>
     public void Gemm(in GemmSpec spec, Slice a, QuantizedMatrix b, int column, Slice c, Slice bias = default)
     {
         spec.Validate();
-        if (spec.TransA || !spec.TransB || spec.BatchCount != 1 || spec.Alpha != 1f || spec.N != b.Rows || spec.Ldb != b.Cols)
-            throw new ShapeException($"a product with quantized weights [{b.Rows}, {b.Cols}] is A [M, K] times their columns transposed (alpha 1, one batch, N {b.Rows}, ldb {b.Cols})");
+        if (spec.TransA || !spec.TransB || spec.BatchCount != 1 || spec.Alpha != 1f || spec.Beta is not (0f or 1f) || spec.N != b.Rows || spec.Ldb != b.Cols)
+            throw new ShapeException($"a product with quantized weights [{b.Rows}, {b.Cols}] is A [M, K] times their columns transposed (alpha 1, beta 0 or 1, one batch, N {b.Rows}, ldb {b.Cols})");
         if (column < 0 || column + spec.K > b.Cols)
             throw new ShapeException($"columns [{column}, {column + spec.K}) lie outside quantized weights of {b.Cols} columns");
         Check(a, spec.ExtentA, "A");

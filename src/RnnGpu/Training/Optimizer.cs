@@ -29,6 +29,7 @@ public abstract class Optimizer : IDisposable
 
     public void Step(RnnModel model)
     {
+        model.CheckFloat32("an optimizer step");
         if (_model is null)
         {
             _model = model;

@@ -108,6 +108,8 @@ public sealed class QuantizedInferenceTests
         var target = new Tensor(new float[2 * 3 * 2], 2, 3, 2);
         Assert.Contains("float32 weights", Assert.Throws<ShapeException>(() => model.ComputeGradients(x, target, RnnGpu.Training.LossKind.Mse)).Message);
         Assert.Contains("float32 weights", Assert.Throws<ShapeException>(() => model.SetParameter("head.bias", new Tensor(new float[2], 2))).Message);
+        using var sgd = new RnnGpu.Training.Sgd(0.1f);
+        Assert.Contains("float32 weights", Assert.Throws<ShapeException>(() => sgd.Step(model)).Message);
         using var view = model.CreateInferenceView();
         Assert.Equal(QuantizedWeights.Int8, view.Weights);
         Assert.Equal(model.Forward(x).Output.Data, view.Forward(x).Output.Data);
