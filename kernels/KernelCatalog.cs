@@ -9,7 +9,7 @@ namespace RnnGpu.Kernels;
 /// </summary>
 public static class KernelCatalog
 {
-    private static readonly Type[] KernelClasses = [typeof(Gemm), typeof(Elementwise), typeof(Reductions), typeof(Optimizers), typeof(Recurrence), typeof(Gates)];
+    private static readonly Type[] KernelClasses = [typeof(Gemm), typeof(Elementwise), typeof(Reductions), typeof(Optimizers), typeof(Recurrence), typeof(Gates), typeof(QuantizedGemm)];
 
     public static IReadOnlyList<MethodInfo> All { get; } = KernelClasses
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
@@ -17,7 +17,7 @@ public static class KernelCatalog
         .ToArray();
 
     /// <summary>The kernels whose speed rests on registers: ptxas must not spill them.</summary>
-    public static bool MustNotSpill(MethodInfo kernel) => kernel.DeclaringType == typeof(Gemm) || kernel.DeclaringType == typeof(Recurrence);
+    public static bool MustNotSpill(MethodInfo kernel) => kernel.DeclaringType == typeof(Gemm) || kernel.DeclaringType == typeof(QuantizedGemm) || kernel.DeclaringType == typeof(Recurrence);
 
     public static string Name(MethodInfo kernel) => $"{kernel.DeclaringType!.Name}.{kernel.Name}";
 }

@@ -65,6 +65,11 @@ public abstract partial class Accelerator
     }
 
     protected virtual void GruRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, Slice bHh, Slice gates, Slice hn,
+        Slice states, Slice scratch, bool reverse) =>
+        GruStepwiseForward(stepRows, hidden, h0, wHh, null, bHh, gates, hn, states, scratch, reverse);
+
+    /// <summary>Step by step: the recurrent product of each step with b_hh (W_hh float32, or quantized when qHh is given), then its gates.</summary>
+    private void GruStepwiseForward(ReadOnlySpan<int> stepRows, int hidden, Slice h0, Slice wHh, QuantizedMatrix? qHh, Slice bHh, Slice gates, Slice hn,
         Slice states, Slice scratch, bool reverse)
     {
         int g = 3 * hidden;
@@ -79,7 +84,7 @@ public abstract partial class Accelerator
                 long first = row + seg.First, source = seg.FromInitial ? seg.First : steps.FirstRow(seg.Source) + seg.First, n = (long)seg.Count * hidden;
                 var hPrev = (seg.FromInitial ? h0 : states).Sub(source * hidden, n);
                 var a = scratch.Sub(0, (long)seg.Count * g);
-                GemmBiasCore(GemmSpec.Dense(false, true, seg.Count, g, hidden), hPrev, wHh, a, bHh);
+                WeightProduct(GemmSpec.Dense(false, true, seg.Count, g, hidden), hPrev, wHh, qHh, a, bHh);
                 GruPointwiseForwardCore(seg.Count, hidden, gates.Sub(first * g, (long)seg.Count * g), a, hPrev, states.Sub(first * hidden, n), hn.Sub(first * hidden, n));
             }
         }

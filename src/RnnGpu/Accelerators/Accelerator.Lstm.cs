@@ -76,7 +76,12 @@ public abstract partial class Accelerator
     }
 
     protected virtual void LstmRecurrenceForwardCore(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, Slice wHr,
-        Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
+        Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse) =>
+        LstmStepwiseForward(stepRows, hidden, proj, h0, c0, wHh, null, wHr, null, gates, cells, cellOutputs, states, reverse);
+
+    /// <summary>Step by step: the recurrent product of each step (W_hh float32, or quantized when qHh is given), then its gates.</summary>
+    private void LstmStepwiseForward(ReadOnlySpan<int> stepRows, int hidden, int proj, Slice h0, Slice c0, Slice wHh, QuantizedMatrix? qHh,
+        Slice wHr, QuantizedMatrix? qHr, Slice gates, Slice cells, Slice cellOutputs, Slice states, bool reverse)
     {
         int s = proj > 0 ? proj : hidden, g = 4 * hidden;
         var steps = new PackedSteps(stepRows, stepRows.Length <= 1024 ? stackalloc long[stepRows.Length] : new long[stepRows.Length], reverse);
@@ -92,12 +97,12 @@ public abstract partial class Accelerator
                 var hPrev = (seg.FromInitial ? h0 : states).Sub(source * s, (long)seg.Count * s);
                 var cPrev = (seg.FromInitial ? c0 : cells).Sub(source * hidden, (long)seg.Count * hidden);
                 var gateRows = gates.Sub(first * g, (long)seg.Count * g);
-                GemmCore(GemmSpec.Dense(false, true, seg.Count, g, s, 1f, 1f), hPrev, wHh, gateRows);
+                WeightProduct(GemmSpec.Dense(false, true, seg.Count, g, s, 1f, 1f), hPrev, wHh, qHh, gateRows);
                 LstmPointwiseForwardCore(seg.Count, hidden, gateRows, cPrev, cells.Sub(first * hidden, (long)seg.Count * hidden),
                     m.Sub(first * hidden, (long)seg.Count * hidden));
             }
             if (proj > 0)
-                GemmCore(GemmSpec.Dense(false, true, rows, proj, hidden), cellOutputs.Sub(row * hidden, (long)rows * hidden), wHr,
+                WeightProduct(GemmSpec.Dense(false, true, rows, proj, hidden), cellOutputs.Sub(row * hidden, (long)rows * hidden), wHr, qHr,
                     states.Sub(row * proj, (long)rows * proj));
         }
     }

@@ -174,7 +174,11 @@ public sealed partial class RnnModel : IDisposable
     {
         foreach (var (pass, _) in _passes.Values) pass.Dispose();
         _passes.Clear();
-        if (_ownsParameters) Parameters.Dispose();
+        if (_ownsParameters)
+        {
+            Parameters.Dispose();
+            foreach (var w in QuantizedParameters.Values) Accelerator.Release(w);
+        }
         _gradients?.Dispose();
     }
 }

@@ -317,6 +317,7 @@ public sealed partial class IlgpuAccelerator : Accelerator
         _normPartialsFloat?.Dispose();
         _barrier?.Dispose();
         _steps?.Dispose();
+        DisposeQuantized();
         _device.Dispose();
         _ownedContext?.Dispose();
     }

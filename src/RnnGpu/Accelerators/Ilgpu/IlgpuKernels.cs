@@ -54,6 +54,10 @@ internal sealed class IlgpuKernels(ILGPU.Runtime.Accelerator device, string devi
     public readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>> RecurrenceBackward =
         new(() => Load("Recurrence.Backward", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, RecurrenceArgs>(Recurrence.Backward)));
 
+    // The quantized product, compiled on first use: only quantized models run it.
+    public readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<sbyte>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>, QuantizedGemmArgs>> QuantizedGemm =
+        new(() => Load("QuantizedGemm.Kernel", deviceName, () => device.LoadStreamKernel<ArrayView<float>, ArrayView<sbyte>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<float>, QuantizedGemmArgs>(RnnGpu.Kernels.QuantizedGemm.Kernel)));
+
     /// <summary>Loads (compiles) one kernel; ILGPU's compile errors name the kernel.</summary>
     internal static T Load<T>(string kernel, string deviceName, Func<T> load)
     {
