@@ -47,6 +47,10 @@ internal static class CommonOptions
         return option.OneOf("fp32", "int8", "bf16");
     }
 
+    /// <summary>The --weights given, or null where none is (a checkpoint runs as it stores its weights).</summary>
+    public static QuantizedWeights? WeightsValue(ParseResult result, Option<string> weights) =>
+        result.GetValue(weights) is { } w ? QuantizedWeightsNames.Parse(w) : null;
+
     public static Option<string> Cell()
     {
         var option = new Option<string>("--cell")

@@ -23,7 +23,7 @@ internal static class EvalCommand
             string? textPath = parseResult.GetValue(text);
             string corpus = textPath is null ? TextCorpus.LoadDefault() : TextCorpus.LoadFile(textPath);
             using var accelerator = context.OpenBackend(backend.Read(parseResult));
-            using var rnn = Checkpoint.Load(path, accelerator, parseResult.GetValue(weights) is { } w ? QuantizedWeightsNames.Parse(w) : null);
+            using var rnn = Checkpoint.Load(path, accelerator, CommonOptions.WeightsValue(parseResult, weights));
             double loss = CharLoss.Mean(rnn, corpus, parseResult.GetValue(window));
             context.Out.WriteLine($"{path} ({rnn.Weights.ToName()} weights) on {textPath ?? "the built-in corpus"}: loss {loss:F4} ({loss / Math.Log(2):F4} bits per character)");
             return 0;

@@ -48,7 +48,7 @@ internal static class RunCommand
                 parseResult.GetRequiredValue(model), parseResult.GetRequiredValue(inputs), parseResult.GetRequiredValue(output),
                 parseResult.GetValue(stateOutput), parseResult.GetValue(cellStateOutput), parseResult.GetValue(initialState),
                 parseResult.GetValue(initialCellState), parseResult.GetValue(lengths), parseResult.GetValue(generate), parseResult.GetValue(feedback),
-                parseResult.GetValue(decoderInputs), parseResult.GetValue(weights) is { } w ? QuantizedWeightsNames.Parse(w) : null);
+                parseResult.GetValue(decoderInputs), CommonOptions.WeightsValue(parseResult, weights));
             var file = SafetensorsFile.Read(args.ModelPath);
             using var accelerator = context.OpenBackend(backend.Read(parseResult));
             var (y, h, c) = Seq2SeqCheckpoint.IsSeq2Seq(file) ? RunEncoderDecoder(accelerator, file, args) : RunSingle(accelerator, file, args);

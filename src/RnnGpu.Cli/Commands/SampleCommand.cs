@@ -1,5 +1,4 @@
 using System.CommandLine;
-using RnnGpu.Accelerators;
 using RnnGpu.IO;
 using RnnGpu.Text;
 
@@ -27,7 +26,7 @@ internal static class SampleCommand
             string modelPath = parseResult.GetRequiredValue(model);
             string text = parseResult.GetValue(prompt) ?? "";
             using var accelerator = context.OpenBackend(backend.Read(parseResult));
-            using var rnn = Checkpoint.Load(modelPath, accelerator, parseResult.GetValue(weights) is { } w ? QuantizedWeightsNames.Parse(w) : null);
+            using var rnn = Checkpoint.Load(modelPath, accelerator, CommonOptions.WeightsValue(parseResult, weights));
             if (rnn.Vocabulary is null)
                 throw new ShapeException($"{modelPath} has no vocabulary: it is not a character model (train one with `rnngpu train` or `rnngpu train --text FILE`)");
             var sampler = new CharSampler(rnn);

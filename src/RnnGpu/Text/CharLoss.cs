@@ -23,11 +23,8 @@ public static class CharLoss
         for (int first = 0; first < windows; first += batch)
         {
             int rows = Math.Min(batch, windows - first);
-            var x = new float[rows * window * v];
-            for (int r = 0; r < rows; r++)
-            for (int t = 0; t < window; t++)
-                x[(r * window + t) * v + ids[(first + r) * window + t]] = 1f;
-            var logits = model.Forward(new Tensor(x, rows, window, v)).Output.Data;
+            // The windows are consecutive: rows of them are one run of the ids.
+            var logits = model.Forward(vocabulary.OneHot(ids.AsSpan(first * window, rows * window), rows, window)).Output.Data;
             for (int r = 0; r < rows; r++)
             for (int t = 0; t < window; t++)
             {
