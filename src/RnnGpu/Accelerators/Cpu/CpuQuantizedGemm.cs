@@ -50,8 +50,7 @@ internal sealed unsafe class CpuQuantizedGemm : ITeamWork
 
     public void Run(int member, int members)
     {
-        int blocks = (_w!.Rows + 7) / 8;
-        int j0 = Math.Min(_w.Rows, (int)((long)blocks * member / members) * 8), j1 = Math.Min(_w.Rows, (int)((long)blocks * (member + 1) / members) * 8);
+        var (j0, j1) = CpuQuantizedProduct.Stripe(_w!.Rows, member, members);
         if (j1 > j0) CpuQuantizedProduct.Rows(_prepared, _scales, _rows, _k, _w, _column, _c, _ldc, j0, j1, _accumulate, _bias);
     }
 }

@@ -25,4 +25,12 @@ internal static unsafe class CpuQuantizedProduct
             CpuInt8Dot.Rows((sbyte*)prepared, scales, rows, k, w, column, c, ldc, j0, j1, accumulate, bias, CpuInt8Dot.Simd);
         else CpuBf16Dot.Rows((float*)prepared, rows, k, w, column, c, ldc, j0, j1, accumulate, bias, CpuBf16Dot.Simd);
     }
+
+    /// <summary>Member m's share [u0, u1) of n output rows: whole 8-row blocks, the last one short where n is not a multiple of 8.</summary>
+    public static (int U0, int U1) Stripe(int n, int member, int members)
+    {
+        int blocks = (n + 7) / 8;
+        int u0 = (int)((long)blocks * member / members) * 8, u1 = (int)((long)blocks * (member + 1) / members) * 8;
+        return (Math.Min(u0, n), Math.Min(u1, n));
+    }
 }

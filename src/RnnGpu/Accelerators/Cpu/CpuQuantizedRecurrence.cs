@@ -98,7 +98,7 @@ internal sealed unsafe class CpuQuantizedRecurrence : ITeamWork
             int count = steps.Segments(t, segments);
             var stepSegments = segments[..count];
             PrepareState(member, steps, t, stepSegments);
-            var (u0, u1) = Stripe(_hidden, member, members);
+            var (u0, u1) = CpuQuantizedProduct.Stripe(_hidden, member, members);
             if (u1 > u0) Gates(member, steps, t, stepSegments, u0, u1);
             if (_proj > 0)
             {
@@ -107,14 +107,6 @@ internal sealed unsafe class CpuQuantizedRecurrence : ITeamWork
             }
             if (i < _time - 1 && member >= (members = _barrier.Wait(members))) return;
         }
-    }
-
-    /// <summary>Member m's units [u0, u1) of n: whole 8-unit blocks, the last one short where n is not a multiple of 8.</summary>
-    private static (int U0, int U1) Stripe(int n, int member, int members)
-    {
-        int blocks = (n + 7) / 8;
-        int u0 = (int)((long)blocks * member / members) * 8, u1 = (int)((long)blocks * (member + 1) / members) * 8;
-        return (Math.Min(u0, n), Math.Min(u1, n));
     }
 
     /// <summary>The previous state of step t's rows, segment by segment, into this member's prepared rows.</summary>
@@ -176,7 +168,7 @@ internal sealed unsafe class CpuQuantizedRecurrence : ITeamWork
     /// <summary>An LSTM's h = m W_hr^T of step t over this member's stripe of h's P columns, once every unit's m is made.</summary>
     private void Project(int member, int members, in PackedSteps steps, int t)
     {
-        var (p0, p1) = Stripe(_proj, member, members);
+        var (p0, p1) = CpuQuantizedProduct.Stripe(_proj, member, members);
         if (p1 <= p0) return;
         int rows = steps.Rows(t);
         long row = steps.FirstRow(t);
