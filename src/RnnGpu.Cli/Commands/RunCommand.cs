@@ -117,11 +117,9 @@ internal static class RunCommand
             throw new UsageException($"--initial-state and --initial-cell-state apply to single models; {a.ModelPath} is an encoder-decoder, whose decoder starts from the encoder's final state");
         if (a.Generate is null && a.DecoderInputsPath is null)
             throw new UsageException($"{a.ModelPath} is an encoder-decoder: give --generate N to decode N steps from its own outputs, or --decoder-inputs D.npy to decode teacher-forced");
-        if (a.Weights is { } w && w != QuantizedWeights.Fp32)
-            throw new UsageException($"--weights {w.ToName()} applies to single models; {a.ModelPath} is an encoder-decoder, which runs in float32");
         var x = NpyInputs.ReadSequences(a.InputsPath, "the inputs");
         var d = a.DecoderInputsPath is null ? null : NpyInputs.ReadSequences(a.DecoderInputsPath, "the decoder inputs");
-        using var s2s = Seq2SeqCheckpoint.Load(file, accelerator);
+        using var s2s = Seq2SeqCheckpoint.Load(file, accelerator, a.Weights);
         var (encoder, decoder) = (s2s.Encoder.Config, s2s.Decoder.Config);
         if (x.Shape[2] != encoder.InputSize)
             throw new ShapeException($"{a.InputsPath} has {x.Shape[2]} input features per step but the encoder of {a.ModelPath} expects {encoder.InputSize}");

@@ -20,14 +20,13 @@ public static class Checkpoint
     /// <summary>Saves the model; a quantized one as its quantized weights (<see cref="QuantizedCheckpoint"/>).</summary>
     public static void Save(RnnModel model, string path)
     {
-        if (!model.IsQuantized)
-        {
-            SafetensorsFile.Write(path, model.StateDict(), Metadata(model));
-            return;
-        }
-        var (tensors, dtypes) = QuantizedCheckpoint.Tensors(model);
+        var (tensors, dtypes) = Tensors(model);
         SafetensorsWriter.Write(path, tensors, Metadata(model), dtypes);
     }
+
+    /// <summary>The tensors a checkpoint of the model holds, and the dtype of those not F32: its state_dict, or a quantized model's quantized weights and biases.</summary>
+    internal static (IReadOnlyDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, SafetensorsDType> DTypes) Tensors(RnnModel model) =>
+        model.IsQuantized ? QuantizedCheckpoint.Tensors(model) : (model.StateDict(), new Dictionary<string, SafetensorsDType>());
 
     /// <summary>The architecture (and vocabulary) as the header's __metadata__ holds it.</summary>
     internal static Dictionary<string, string> Metadata(RnnModel model)

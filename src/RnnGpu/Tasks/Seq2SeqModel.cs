@@ -20,6 +20,8 @@ public sealed class Seq2SeqModel : IDisposable
         ArgumentNullException.ThrowIfNull(decoder);
         if (ReferenceEquals(encoder, decoder)) throw new ShapeException("the encoder and the decoder must be two models");
         Validate(encoder.Config, decoder.Config);
+        if (encoder.Weights != decoder.Weights)
+            throw new ShapeException($"the encoder's weights are {encoder.Weights.ToName()} and the decoder's {decoder.Weights.ToName()}: quantize both alike");
         Encoder = encoder;
         Decoder = decoder;
         FeedbackKind = feedback;
@@ -51,6 +53,16 @@ public sealed class Seq2SeqModel : IDisposable
 
     /// <summary>How <see cref="Generate"/> feeds the decoder's outputs back by default; saved with the checkpoint.</summary>
     public FeedbackKind FeedbackKind { get; set; }
+
+    /// <summary>How both models' weights are stored: fp32 unless <see cref="Quantize"/> (or a quantized checkpoint) made them int8 or bf16.</summary>
+    public QuantizedWeights Weights => Encoder.Weights;
+
+    /// <summary>Quantizes both models' weights for inference (<see cref="RnnModel.Quantize"/>); training stays float32.</summary>
+    public void Quantize(QuantizedWeights kind)
+    {
+        Encoder.Quantize(kind);
+        Decoder.Quantize(kind);
+    }
 
     /// <summary>Checks that the encoder's final state can start the decoder; the error says what to change.</summary>
     public static void Validate(RnnConfig encoder, RnnConfig decoder)

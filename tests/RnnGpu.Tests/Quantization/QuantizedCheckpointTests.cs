@@ -4,6 +4,7 @@ using RnnGpu.Accelerators.Cpu;
 using RnnGpu.IO;
 using RnnGpu.Model;
 using RnnGpu.Serving;
+using RnnGpu.Tasks;
 using RnnGpu.Tests.Cli;
 using RnnGpu.Tests.Support;
 using RnnGpu.Text;
@@ -113,6 +114,54 @@ public sealed class QuantizedCheckpointTests : IDisposable
         }
         _cli.Fails(["bench", "--cell", "gru", "--weights", "int8", "--backend", "cpu"], "runs inference only");
         _cli.Fails(["run", "--model", model, "--inputs", xPath, "--output", _cli.File("z.npy"), "--weights", "int4"], "int4");
+    }
+
+    [Theory]
+    [InlineData(QuantizedWeights.Int8)]
+    [InlineData(QuantizedWeights.Bf16)]
+    public void An_encoder_decoder_quantizes_saves_loads_and_runs_quantized(QuantizedWeights kind)
+    {
+        using var acc = new CpuAccelerator();
+        var encoderConfig = new RnnConfig(3, 10, 2, OutputSize: 0, Cell: CellKind.Lstm);
+        var decoderConfig = new RnnConfig(4, 10, 2, OutputSize: 4, Cell: CellKind.Lstm);
+        string fp32 = _cli.File("pair.safetensors");
+        using (var pair = Seq2SeqModel.Create(encoderConfig, decoderConfig, acc, seed: 5, FeedbackKind.ArgmaxOneHot))
+            Seq2SeqCheckpoint.Save(pair, fp32);
+        var xs = new Tensor(Numerics.Random(new Random(6), 3 * 7 * 3), 3, 7, 3);
+
+        // Quantized at load, and quantized in memory: the same weights, the same decoding.
+        using var loaded = Seq2SeqCheckpoint.Load(fp32, acc, kind);
+        using var inMemory = Seq2SeqCheckpoint.Load(fp32, acc);
+        var float32 = inMemory.Generate(xs, 5).Output.Data;
+        inMemory.Quantize(kind);
+        Assert.Equal(kind, loaded.Weights);
+        Assert.Equal(kind, inMemory.Weights);
+        var decoded = loaded.Generate(xs, 5);
+        Assert.Equal(inMemory.Generate(xs, 5).Output.Data, decoded.Output.Data);
+        Assert.NotEqual(float32, decoded.Output.Data);
+
+        string path = _cli.File("pair-q.safetensors");
+        Seq2SeqCheckpoint.Save(loaded, path);
+        var file = SafetensorsFile.Read(path);
+        string suffix = kind == QuantizedWeights.Int8 ? ".int8" : ".bf16";
+        Assert.Equal(kind == QuantizedWeights.Int8 ? "I8" : "BF16", file.DTypes["encoder.rnn.weight_hh_l1" + suffix]);
+        Assert.Equal(kind == QuantizedWeights.Int8 ? "I8" : "BF16", file.DTypes["decoder.head.weight" + suffix]);
+        Assert.Equal("F32", file.DTypes["decoder.head.bias"]);
+        using var reloaded = Seq2SeqCheckpoint.Load(path, acc);
+        Assert.Equal(kind, reloaded.Weights);
+        Assert.Equal(decoded.Output.Data, reloaded.Generate(xs, 5).Output.Data);
+
+        string x = _cli.WriteNpy("xs.npy", NpyArray.FromTensor(xs)), output = _cli.File("out.npy");
+        _cli.Ok("run", "--model", fp32, "--inputs", x, "--generate", "5", "--output", output, "--weights", kind.ToName(), "--backend", "cpu");
+        Assert.Equal(decoded.Output.Data, NpyArray.Read(output).ToFloat32());
+
+        var target = new Tensor(new float[3 * 5 * 4], 3, 5, 4);
+        Assert.Contains("float32 weights", Assert.Throws<ShapeException>(() =>
+            loaded.ComputeGradients(xs, new Tensor(new float[3 * 5 * 4], 3, 5, 4), target, RnnGpu.Training.LossKind.Mse)).Message);
+        using var encoder = RnnModel.Create(encoderConfig, acc);
+        using var decoder = RnnModel.Create(decoderConfig, acc);
+        encoder.Quantize(kind);
+        Assert.Contains("quantize both alike", Assert.Throws<ShapeException>(() => new Seq2SeqModel(encoder, decoder)).Message);
     }
 
     [Fact]
