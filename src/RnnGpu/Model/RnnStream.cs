@@ -22,6 +22,7 @@ public sealed class RnnStream : IDisposable
     private readonly DeviceBuffer? _extra;      // [B, H]: an LSTM's o ⊙ tanh(c) before its projection, a GRU's W_hn h + b_hn
     private readonly DeviceBuffer? _scratch;    // a GRU's [B, 3H] recurrent projection
     private readonly DeviceBuffer? _head;       // [B, O]
+    private readonly DeviceBuffer? _inputBias;  // [G * H]: b_ih + b_hh of the layer stepping (Elman and LSTM), as a pass sums them
     private readonly Slice[] _wIh, _wHh, _bIh, _bHh, _wHr;
     private readonly Slice _headWeight, _headBias;
     private readonly QuantizedMatrix?[] _qIh, _qHh, _qHr;   // per layer, when the model's weights are quantized
@@ -57,6 +58,7 @@ public sealed class RnnStream : IDisposable
             _qHh[l] = model.QuantizedWeight(ParameterLayout.WeightHh(l));
             if (config.ProjSize > 0) _qHr[l] = model.QuantizedWeight(ParameterLayout.WeightHr(l));
         }
+        if (config.Cell != CellKind.Gru) _inputBias = _acc.Allocate(config.GateWidth);
         if (config.Cell != CellKind.Rnn)
         {
             _gates = _acc.Allocate((long)batch * config.GateWidth);
@@ -144,12 +146,17 @@ public sealed class RnnStream : IDisposable
         }
         switch (_config.Cell)
         {
-            case CellKind.Rnn:
+            case CellKind.Rnn when !BatchInvariance.IsActive:
+                // The fused step (the CPU's one-pass kernel) adds b_ih and b_hh apart: fastest, not the pass's bits.
                 _acc.RnnInputStepForward(_config.Nonlinearity, b, hidden, width, x, _wIh[l], _bIh[l], _bHh[l], hPrev, _wHh[l], h);
                 return;
+            case CellKind.Rnn:
+                // The pass's arithmetic, so that a batch-invariant stream gives the whole sequence's bits.
+                _acc.Gemm(new GemmSpec(false, true, b, gates, width, 1f, 0f, width, width, gates), x, _wIh[l], h, InputBias(l));
+                _acc.RnnRecurrenceForward(_config.Nonlinearity, oneStep, hidden, hPrev, _wHh[l], h);
+                return;
             case CellKind.Lstm:
-                _acc.Gemm(new GemmSpec(false, true, b, gates, width, 1f, 0f, width, width, gates), x, _wIh[l], _gates!.All, _bIh[l]);
-                _acc.AddBias(b, gates, _bHh[l], _gates.All);
+                _acc.Gemm(new GemmSpec(false, true, b, gates, width, 1f, 0f, width, width, gates), x, _wIh[l], _gates!.All, InputBias(l));
                 _acc.LstmRecurrenceForward(oneStep, hidden, _config.ProjSize, hPrev, CellHalf(l, current), _wHh[l], _wHr[l], _gates.All,
                     CellHalf(l, 1 - current), _config.ProjSize > 0 ? _extra!.All : default, h);
                 return;
@@ -161,8 +168,8 @@ public sealed class RnnStream : IDisposable
     }
 
     /// <summary>
-    /// <see cref="StepLayer"/> with quantized weights: the input projection's product with quantized W_ih (with b_ih, and
-    /// b_hh but for a GRU), then the cell's quantized recurrence over one step.
+    /// <see cref="StepLayer"/> with quantized weights: the input projection's product with quantized W_ih (with b_ih + b_hh,
+    /// b_ih only for a GRU), then the cell's quantized recurrence over one step.
     /// </summary>
     private void StepQuantized(int l, Slice x, int width, Slice hPrev, Slice h, ReadOnlySpan<int> oneStep)
     {
@@ -172,13 +179,11 @@ public sealed class RnnStream : IDisposable
         {
             case CellKind.Rnn:
                 // The recurrence reads the pre-activations from h and makes h there in place.
-                _acc.Gemm(spec, x, _qIh[l]!, 0, h, _bIh[l]);
-                _acc.AddBias(b, gates, _bHh[l], h);
+                _acc.Gemm(spec, x, _qIh[l]!, 0, h, InputBias(l));
                 _acc.RnnRecurrenceForward(_config.Nonlinearity, oneStep, hidden, hPrev, _qHh[l]!, h);
                 return;
             case CellKind.Lstm:
-                _acc.Gemm(spec, x, _qIh[l]!, 0, _gates!.All, _bIh[l]);
-                _acc.AddBias(b, gates, _bHh[l], _gates.All);
+                _acc.Gemm(spec, x, _qIh[l]!, 0, _gates!.All, InputBias(l));
                 _acc.LstmRecurrenceForward(oneStep, hidden, _config.ProjSize, hPrev, CellHalf(l, current), _qHh[l]!, _qHr[l], _gates.All,
                     CellHalf(l, 1 - current), _config.ProjSize > 0 ? _extra!.All : default, h);
                 return;
@@ -187,6 +192,15 @@ public sealed class RnnStream : IDisposable
                 _acc.GruRecurrenceForward(oneStep, hidden, hPrev, _qHh[l]!, _bHh[l], _gates.All, _extra!.All, h, _scratch!.All);
                 return;
         }
+    }
+
+    /// <summary>b_ih + b_hh of layer l [G * H], summed as a pass sums them (read each step: the parameters may have changed).</summary>
+    private Slice InputBias(int l)
+    {
+        var bias = _inputBias!.All;
+        _acc.Copy(_bIh[l], bias);
+        _acc.AddBias(1, _config.GateWidth, _bHh[l], bias);
+        return bias;
     }
 
     /// <summary>Copies the state of every layer out (h [L, B, S], then an LSTM's c [L, B, H]), to save a stream or move it elsewhere.</summary>
@@ -249,5 +263,6 @@ public sealed class RnnStream : IDisposable
         _extra?.Dispose();
         _scratch?.Dispose();
         _head?.Dispose();
+        _inputBias?.Dispose();
     }
 }

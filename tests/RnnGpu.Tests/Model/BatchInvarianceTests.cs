@@ -62,6 +62,40 @@ public sealed class BatchInvarianceTests
         }
     }
 
+    /// <summary>The unidirectional configurations, every cell, float32 and quantized.</summary>
+    public static IEnumerable<TheoryDataRow<string, int, QuantizedWeights>> StreamCases() =>
+        from backend in TestBackends.Names
+        from c in Enumerable.Range(0, Configs.Length)
+        where !Configs[c].Bidirectional && (backend.Data != "ilgpu-cpu" || Configs[c].HiddenSize <= 100)
+        from weights in new[] { QuantizedWeights.Fp32, QuantizedWeights.Int8 }
+        select new TheoryDataRow<string, int, QuantizedWeights>(backend.Data, c, weights);
+
+    /// <summary>A batch-invariant stream stepped one step at a time gives the whole sequence's outputs and final state, bit for bit.</summary>
+    [Theory]
+    [MemberData(nameof(StreamCases))]
+    public void A_batch_invariant_stream_gives_the_whole_sequence_bits(string backend, int configIndex, QuantizedWeights weights)
+    {
+        var config = Configs[configIndex];
+        using var acc = TestBackends.Open(backend);
+        using var model = RnnModel.Create(config, acc, seed: 70 + configIndex);
+        model.Quantize(weights);
+        var x = Numerics.Random(new Random(configIndex), Time * config.InputSize);
+        using var invariant = BatchInvariance.Begin();
+        var whole = model.Forward(new Tensor(x, 1, Time, config.InputSize));
+        using var stream = model.CreateStream();
+        var output = new float[config.OutputWidth];
+        var stepped = new List<float>();
+        for (int t = 0; t < Time; t++)
+        {
+            stream.Step(x.AsSpan(t * config.InputSize, config.InputSize), output);
+            if (!config.ManyToOne || t == Time - 1) stepped.AddRange(output);
+        }
+        var state = new float[stream.StateLength];
+        stream.GetState(state);
+        Assert.Equal(whole.Output.Data, stepped);
+        Assert.Equal(config.HasCellState ? [.. whole.FinalState.Data, .. whole.FinalCell!.Data] : whole.FinalState.Data, state);
+    }
+
     [Theory]
     [MemberData(nameof(BackendsAndConfigs))]
     public void A_batched_sequence_equals_itself_alone(string backend, int config)

@@ -16,6 +16,9 @@ public sealed class DynamicBatchingTests
         new(5, 33, 2, Activation.Tanh, OutputSize: 3),
         new(4, 256, 1, Activation.Relu),                                            // the AVX-512 recurrence, on the team
         new(3, 20, 2, Activation.Tanh, OutputSize: 2, Bidirectional: true, HeadInput: HeadInput.FinalState),
+        new(4, 12, 2, OutputSize: 3, Cell: CellKind.Lstm, ProjSize: 5),
+        new(3, 21, 2, OutputSize: 2, Cell: CellKind.Lstm, Bidirectional: true),
+        new(5, 17, 2, OutputSize: 3, Cell: CellKind.Gru),
     ];
 
     public static IEnumerable<TheoryDataRow<string, int, bool>> Cases() =>
@@ -52,6 +55,7 @@ public sealed class DynamicBatchingTests
         {
             Assert.Equal(solo[i].Output, together[i].Output);
             Assert.Equal(solo[i].FinalState, together[i].FinalState);
+            Assert.Equal(solo[i].FinalCell, together[i].FinalCell);
             var (y, h) = ServedModels.Reference(path, inputs[i], steps[i], states[i]);
             Numerics.AssertClose(y, together[i].Output, 2e-4, 2e-5, $"request {i} output");
             Numerics.AssertClose(h, together[i].FinalState, 2e-4, 2e-5, $"request {i} final state");

@@ -37,8 +37,10 @@ internal sealed class ServedModels : IDisposable
         using var acc = new RnnGpu.Accelerators.Cpu.CpuAccelerator();
         using var model = RnnGpu.IO.Checkpoint.Load(path, acc);
         var reference = ReferenceRnn.FromModel(model);
-        var state = h0?.Select(v => (double)v).ToArray() ?? new double[RequestChecks.StateLength(model.Config)];
-        return reference.Forward(input.Select(v => (double)v).ToArray(), state, 1, steps);
+        // A served state is h, then an LSTM's c: the reference takes them apart.
+        var (h, c) = ServedState.Split(model.Config, h0 ?? new float[RequestChecks.StateLength(model.Config)]);
+        var (output, finalState, _) = reference.Run(input.Select(v => (double)v).ToArray(), h.Select(v => (double)v).ToArray(), c?.Select(v => (double)v).ToArray(), 1, steps);
+        return (output, finalState);
     }
 
     /// <summary>Records every batch size <paramref name="service"/> reports.</summary>
