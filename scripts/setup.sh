@@ -3,6 +3,7 @@
 # - ptxas 11.8 (Debian's non-free component), which assembles the PTX that ILGPU emits for every kernel, with no
 #   GPU. The non-free component is added as a deb822 entry shaped like the machine's own.
 # - clang, which compiles the OpenCL C that ILGPU emits for the kernels (no OpenCL device here runs it).
+# - redis-server, which the Orleans cluster tests start on a free loopback port (and stop after them).
 # The kernels themselves run in the tests on ILGPU's CPU accelerator, which is part of the ILGPU package.
 set -euo pipefail
 sudo_cmd=""
@@ -25,7 +26,7 @@ SOURCES
 fi
 
 missing=()
-for p in clang; do
+for p in clang redis-server; do
   installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
