@@ -1,10 +1,9 @@
-using RnnGpu.Serving;
-
 namespace RnnGpu.Server.Http;
 
 /// <summary>
-/// Maps what the handlers and RnnGpu.Serving throw to problem details: bad input 400, unknown stream 404,
-/// overload 503, a client that went away 499. Anything else reaches the exception handler as a 500.
+/// Maps what the handlers, RnnGpu.Serving and the cluster's stream grains throw to problem details (<see cref="Problems"/>:
+/// bad input 400, unknown stream 404, a stream of another model 409, overload 503), and a client that went away to 499.
+/// Anything else reaches the exception handler as a 500.
 /// </summary>
 public sealed class ProblemFilter : IEndpointFilter
 {
@@ -18,22 +17,10 @@ public sealed class ProblemFilter : IEndpointFilter
         {
             return await next(context);
         }
-        catch (ApiException e)
+        catch (Exception e) when (Problems.Of(e) is { } problem)
         {
-            return Results.Problem(e.Message, statusCode: e.Status, title: e.Title);
-        }
-        catch (ShapeException e)
-        {
-            return Results.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
-        }
-        catch (StreamNotFoundException e)
-        {
-            return Results.Problem(e.Message, statusCode: StatusCodes.Status404NotFound, title: "Stream not found");
-        }
-        catch (ServingOverloadedException e)
-        {
-            http.Response.Headers.RetryAfter = "1";
-            return Results.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Overloaded");
+            if (problem.Status == StatusCodes.Status503ServiceUnavailable) http.Response.Headers.RetryAfter = "1";
+            return Results.Problem(e.Message, statusCode: problem.Status, title: problem.Title);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {

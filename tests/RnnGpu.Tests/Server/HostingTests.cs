@@ -51,18 +51,24 @@ public sealed class HostingTests : IDisposable
     }
 
     [Fact]
-    public async Task Kestrel_on_loopback_serves_and_refuses_a_chunked_body_over_the_limit()
+    public async Task Kestrel_on_loopback_serves_json_and_grpc_and_refuses_a_chunked_body_over_the_limit()
     {
         string path = SaveModel();
-        await using var app = ServerApp.Build(["--urls=http://127.0.0.1:0", "--RnnServer:MaxRequestBodyBytes=1000"],
+        await using var app = ServerApp.Build(["--urls=http://127.0.0.1:0", "--RnnServer:GrpcUrl=http://127.0.0.1:0", "--RnnServer:MaxRequestBodyBytes=1000"],
             o => o.CheckpointPath = path, b => b.Logging.ClearProviders());
         await app.StartAsync(ServedModel.Ct);
-        string url = app.Urls.Single();
+        // The JSON endpoint, then the gRPC one (HTTP/2 without TLS: an endpoint of its own).
+        Assert.Equal(2, app.Urls.Count);
+        string url = app.Urls.First();
         Assert.StartsWith("http://127.0.0.1:", url);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(app.Urls.Last());
+        var request = new RnnGpu.Server.Grpc.PredictRequest { Steps = 1 };
+        request.Input.Add([1f, 2f]);
+        var reply = await new RnnGpu.Server.Grpc.Rnn.RnnClient(channel).PredictAsync(request, cancellationToken: ServedModel.Ct);
         using var client = new HttpClient { BaseAddress = new Uri(url) };
 
         using var ok = await client.PostAsJsonAsync("/v1/predict", new { input = new[] { new[] { 1f, 2f } } }, ServedModel.Ct);
-        Assert.Equal(1, (await ServedModel.OkJsonAsync(ok)).GetProperty("output").GetArrayLength());
+        Assert.Equal(reply.Output, ServedModel.Flatten((await ServedModel.OkJsonAsync(ok)).GetProperty("output")));
 
         string big = """{"input": [""" + string.Join(",", Enumerable.Repeat("[0.25, 0.25]", 200)) + "]}";
         using var chunked = await client.PostAsync("/v1/predict", new ChunkedJson(big), ServedModel.Ct);

@@ -39,7 +39,12 @@ internal sealed class ServedModel : IAsyncDisposable
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Starts the server; <paramref name="args"/> are command-line settings such as "--RnnServer:MaxRequestBodyBytes=100".</summary>
-    public static async Task<ServedModel> StartAsync(RnnConfig config, int seed = 1, Action<RnnServingOptions>? configure = null, params string[] args)
+    public static Task<ServedModel> StartAsync(RnnConfig config, int seed = 1, Action<RnnServingOptions>? configure = null, params string[] args) =>
+        StartAsync(config, seed, configure, host: null, args);
+
+    /// <summary>Starts the server with <paramref name="host"/> changing its builder too (other services, such as a cluster's streams).</summary>
+    public static async Task<ServedModel> StartAsync(RnnConfig config, int seed, Action<RnnServingOptions>? configure, Action<WebApplicationBuilder>? host,
+        params string[] args)
     {
         var served = new ServedModel(config, seed);
         served.App = ServerApp.Build(args, o =>
@@ -51,6 +56,7 @@ internal sealed class ServedModel : IAsyncDisposable
         {
             b.WebHost.UseTestServer();
             b.Logging.ClearProviders();
+            host?.Invoke(b);
         });
         await served.App.StartAsync(Ct);
         served.Client = served.App.GetTestClient();
@@ -73,6 +79,14 @@ internal sealed class ServedModel : IAsyncDisposable
         int steps = x.Length / c.InputSize;
         var r = model.Forward(new Tensor(x, 1, steps, c.InputSize), h0 is null ? null : new Tensor(h0, c.NumLayers * c.Directions, 1, c.HiddenSize));
         return (r.Output.Data, r.FinalState.Data);
+    }
+
+    /// <summary>A gRPC client of the server's binary interface, over the test server.</summary>
+    public RnnGpu.Server.Grpc.Rnn.RnnClient GrpcClient()
+    {
+        var server = App.GetTestServer();
+        var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(server.BaseAddress, new global::Grpc.Net.Client.GrpcChannelOptions { HttpHandler = server.CreateHandler() });
+        return new RnnGpu.Server.Grpc.Rnn.RnnClient(channel);
     }
 
     public Task<HttpResponseMessage> PostAsync(string path, object body) => Client.PostAsJsonAsync(path, body, Ct);
