@@ -17,12 +17,10 @@ public static class DirectRun
             Executors = o.Executors, MaxSequenceLength = Math.Max(1024, o.MaxSteps),
         });
         using var cap = new CancellationTokenSource(TimeSpan.FromSeconds(o.CapSeconds));
-        return await Measurement.RunAsync(name, maxBatch, o, work.Inputs.Length,
-            async i => Bits(await inference.PredictAsync(work.Inputs[i], work.Inputs[i].Length / o.Input, ct: cap.Token)), batches, cap);
+        return await Measurement.RunAsync("direct", name, maxBatch, o, work.Inputs.Length, async i =>
+        {
+            var p = await inference.PredictAsync(work.Inputs[i], work.Inputs[i].Length / o.Input, ct: cap.Token);
+            return Bits.Of(p.Output, p.FinalState);
+        }, batches, cap);
     }
-
-    /// <summary>The output's and final state's float bits, as one comparable string.</summary>
-    private static string Bits(Prediction p) =>
-        Convert.ToHexString(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.Output.AsSpan())) + "/" +
-        Convert.ToHexString(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.FinalState.AsSpan()));
 }

@@ -23,13 +23,19 @@ public sealed record LoadOptions
     public string Backend { get; init; } = "cpu";
     public int CapSeconds { get; init; } = 120;
 
-    /// <summary>"http": POST /v1/predict over a loopback socket; "direct": RnnInference.PredictAsync in-process, no HTTP.</summary>
-    public string Transport { get; init; } = "http";
+    /// <summary>
+    /// The transports to load, in turn (comma-separated): "http": POST /v1/predict (JSON) over a loopback socket; "grpc": the
+    /// gRPC Predict call (packed floats, HTTP/2) over a loopback socket; "direct": RnnInference.PredictAsync in-process.
+    /// </summary>
+    public string[] Transports { get; init; } = ["http"];
+
+    /// <summary>Rounds of every transport's runs, interleaved; the summary takes each run's median over them.</summary>
+    public int Rounds { get; init; } = 1;
 
     public const string Usage =
         "usage: RnnGpu.LoadTest [--clients 16] [--requests 4000] [--warmup 2000] [--distinct 64] [--steps 8-32 | --steps N] [--input 16] [--hidden 128]\n" +
         "       [--layers 2] [--output 8] [--max-batch 16] [--max-wait-us 1000] [--executors 0] [--backend cpu] [--cap-seconds 120]\n" +
-        "       [--transport http|direct]";
+        "       [--transport http|grpc|direct[,...]] [--rounds 1]";
 
     public static LoadOptions Parse(string[] args)
     {
@@ -54,11 +60,20 @@ public sealed record LoadOptions
                 "--executors" => o with { Executors = Int(name, value) },
                 "--backend" => o with { Backend = value },
                 "--cap-seconds" => o with { CapSeconds = Positive(name, value) },
-                "--transport" => o with { Transport = value is "http" or "direct" ? value : throw new ArgumentException($"--transport '{value}': expected http or direct") },
+                "--transport" => o with { Transports = ParseTransports(value) },
+                "--rounds" => o with { Rounds = Positive(name, value) },
                 _ => throw new ArgumentException($"unknown option '{name}'"),
             };
         }
         return o;
+    }
+
+    private static string[] ParseTransports(string value)
+    {
+        var transports = value.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var t in transports)
+            if (t is not ("http" or "grpc" or "direct")) throw new ArgumentException($"--transport '{t}': expected http, grpc or direct");
+        return transports.Distinct().ToArray();
     }
 
     private static LoadOptions WithSteps(LoadOptions o, string value)

@@ -11,7 +11,7 @@ namespace RnnGpu.LoadTest;
 public static class Measurement
 {
     /// <param name="answer">Sends distinct request i and returns its answer in a form where equal means bit-equal.</param>
-    public static async Task<RunResult> RunAsync(string name, int maxBatch, LoadOptions o, int distinct, Func<int, Task<string>> answer,
+    public static async Task<RunResult> RunAsync(string transport, string name, int maxBatch, LoadOptions o, int distinct, Func<int, Task<string>> answer,
         BatchSizeListener batches, CancellationTokenSource cap)
     {
         var alone = new string[distinct];
@@ -35,11 +35,11 @@ public static class Measurement
         }
         catch (OperationCanceledException) when (cap.IsCancellationRequested)
         {
-            throw new TimeoutException($"run '{name}' did not finish {o.Warmup} + {o.Requests} requests within --cap-seconds {o.CapSeconds}");
+            throw new TimeoutException($"run '{transport} {name}' did not finish {o.Warmup} + {o.Requests} requests within --cap-seconds {o.CapSeconds}");
         }
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         Array.Sort(latencies);
-        return new RunResult(name, maxBatch, seconds, latencies, batches.Mean, mismatches, alone);
+        return new RunResult(transport, name, maxBatch, seconds, latencies, batches.Mean, mismatches, alone);
     }
 
     /// <summary>C concurrent clients sharing a fixed number of requests: each takes the next request number until none is left.</summary>
