@@ -29,13 +29,27 @@ public sealed record LoadOptions
     /// </summary>
     public string[] Transports { get; init; } = ["http"];
 
+    /// <summary>"predict": one request per sequence (the transports above); "streams": stateful streams (<see cref="StreamLoad"/>).</summary>
+    public string Mode { get; init; } = "predict";
+
+    /// <summary>Streams mode: where the streams live, in turn: "local" (one process) and/or "cluster" (Orleans silos over Redis).</summary>
+    public string[] StreamTransports { get; init; } = ["local"];
+
+    public int Silos { get; init; } = 1;
+    public string Redis { get; init; } = "127.0.0.1:6379";
+
+    /// <summary>Streams mode: steps per call, and calls per stream.</summary>
+    public int Chunk { get; init; } = 4;
+    public int Chunks { get; init; } = 50;
+
     /// <summary>Rounds of every transport's runs, interleaved; the summary takes each run's median over them.</summary>
     public int Rounds { get; init; } = 1;
 
     public const string Usage =
         "usage: RnnGpu.LoadTest [--clients 16] [--requests 4000] [--warmup 2000] [--distinct 64] [--steps 8-32 | --steps N] [--input 16] [--hidden 128]\n" +
         "       [--layers 2] [--output 8] [--max-batch 16] [--max-wait-us 1000] [--executors 0] [--backend cpu] [--cap-seconds 120]\n" +
-        "       [--transport http|grpc|direct[,...]] [--rounds 1]";
+        "       [--transport http|grpc|direct[,...]] [--rounds 1]\n" +
+        "       --mode streams [--streams local|cluster[,...]] [--silos 1] [--redis 127.0.0.1:6379] [--chunk 4] [--chunks 50]";
 
     public static LoadOptions Parse(string[] args)
     {
@@ -62,6 +76,12 @@ public sealed record LoadOptions
                 "--cap-seconds" => o with { CapSeconds = Positive(name, value) },
                 "--transport" => o with { Transports = ParseTransports(value) },
                 "--rounds" => o with { Rounds = Positive(name, value) },
+                "--mode" => o with { Mode = value is "predict" or "streams" ? value : throw new ArgumentException($"--mode '{value}': expected predict or streams") },
+                "--streams" => o with { StreamTransports = value.Split(',', StringSplitOptions.TrimEntries).Select(t => t is "local" or "cluster" ? t : throw new ArgumentException($"--streams '{t}': expected local or cluster")).Distinct().ToArray() },
+                "--silos" => o with { Silos = Positive(name, value) },
+                "--redis" => o with { Redis = value },
+                "--chunk" => o with { Chunk = Positive(name, value) },
+                "--chunks" => o with { Chunks = Positive(name, value) },
                 _ => throw new ArgumentException($"unknown option '{name}'"),
             };
         }

@@ -26,6 +26,19 @@ try
     using (var model = RnnModel.Create(new RnnConfig(o.Input, o.Hidden, o.Layers, Activation.Tanh, o.Output), acc, seed: 1))
         Checkpoint.Save(model, checkpoint);
 
+    if (o.Mode == "streams")
+    {
+        var results = new List<StreamLoad.Result>();
+        for (int round = 1; round <= o.Rounds; round++)
+            foreach (string where in o.StreamTransports)
+            {
+                Console.Error.WriteLine($"round {round}/{o.Rounds}, {where} streams: {o.Clients} streams x {o.Chunks} calls ...");
+                results.Add(await StreamLoad.RunAsync(where, o, checkpoint));
+            }
+        Console.WriteLine(StreamLoad.Markdown(o, results));
+        return results.All(r => r.Mismatches == 0) ? 0 : 1;
+    }
+
     var work = new Workload(o, seed: 2);
     using var batches = new BatchSizeListener();
     var runs = new List<RunResult>();
